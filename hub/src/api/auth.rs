@@ -1,0 +1,52 @@
+//! Turning a request's `Authorization: Bearer …` header into a [`Principal`].
+
+use axum::http::HeaderMap;
+use chrono::Utc;
+
+use super::error::ApiError;
+use super::state::AppState;
+use crate::auth::{Principal, hash_token};
+
+/// What the request proved about its caller.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Anonymous,
+    /// A token was given but is not usable; the reason is told to the caller.
+    Rejected(String),
+    Authenticated(Principal),
+}
+
+pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
+        return Ok(Caller::Anonymous);
+    };
+    let Some(secret) = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) else {
+        return Ok(Caller::Rejected(
+            "the Authorization header must be `Bearer <token>`".into(),
+        ));
+    };
+    let Some(token) = state.store.token_by_hash(&hash_token(secret.trim())).await? else {
+        return Ok(Caller::Rejected("the token is not known; sign in again".into()));
+    };
+    let now = Utc::now();
+    if token.revoked_at.is_some() {
+        return Ok(Caller::Rejected("the token was revoked; sign in again".into()));
+    }
+    if !token.is_valid_at(now) {
+        return Ok(Caller::Rejected("the token has expired; sign in again".into()));
+    }
+    let user = match state.store.tenant(token.tenant).user(token.user).await {
+        Ok(u) => u,
+        Err(crate::store::StoreError::NotFound { .. }) => {
+            return Ok(Caller::Rejected("the token's user no longer exists".into()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !user.active {
+        return Ok(Caller::Rejected("this user is deactivated".into()));
+    }
+    Ok(Caller::Authenticated(Principal {
+        user,
+        token_id: token.id,
+    }))
+}

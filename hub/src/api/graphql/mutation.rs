@@ -1,0 +1,484 @@
+//! Mutations. Each one checks its permission first, validates through the
+//! domain, and writes the change with its audit event in one transaction.
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use chrono::{Duration, NaiveDate, Utc};
+use serde_json::json;
+
+use super::context::{authorize, parse_id, principal, state};
+use super::types::{
+    ApiToken, ApiTokenPayload, Chat, Client, ContactKind, Gender, Message, Role, SignInPayload,
+    Template, Transport, User,
+};
+use crate::api::error::{ApiError, ApiResult};
+use crate::auth::{hash_password, new_token, verify_password};
+use crate::domain::client::Client as DomainClient;
+use crate::domain::contact::{Contact, ContactValue};
+use crate::domain::events::{Actor, EventKind};
+use crate::domain::ids::{ChatId, ClientId, ContactId, MessageId, TemplateId, UserId};
+use crate::domain::message::{Message as DomainMessage, Sender, Transport as DomainTransport};
+use crate::domain::permissions::Action;
+use crate::domain::template::MessageTemplate;
+use crate::domain::user::{User as DomainUser, check_password_strength};
+use crate::store::TenantStore;
+use crate::store::messages::Outgoing;
+use crate::store::tokens::{TokenKind, TokenRecord};
+
+#[derive(InputObject)]
+pub struct ContactInput {
+    pub kind: ContactKind,
+    /// Phones with their country code (`+14155550100`) unless the hub has a default region.
+    pub value: String,
+    pub label: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct CreateClientInput {
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub gender: Option<Gender>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub address: Option<String>,
+    pub passport_number: Option<String>,
+    pub tax_pin: Option<String>,
+    pub notes: Option<String>,
+    #[graphql(default)]
+    pub contacts: Vec<ContactInput>,
+}
+
+/// Only the fields present are changed; `null` clears an optional field.
+#[derive(InputObject)]
+pub struct UpdateClientInput {
+    pub first_name: Option<String>,
+    pub last_name: MaybeUndefined<String>,
+    pub middle_name: MaybeUndefined<String>,
+    pub gender: MaybeUndefined<Gender>,
+    pub date_of_birth: MaybeUndefined<NaiveDate>,
+    pub address: MaybeUndefined<String>,
+    pub passport_number: MaybeUndefined<String>,
+    pub tax_pin: MaybeUndefined<String>,
+    pub notes: MaybeUndefined<String>,
+}
+
+#[derive(InputObject)]
+pub struct SendMessageInput {
+    pub chat_id: ID,
+    /// The text to send; give this or `templateId`.
+    pub text: Option<String>,
+    /// Send this template's text as written.
+    pub template_id: Option<ID>,
+    /// Which channel; by default the one the client last wrote on, else their first contact's.
+    pub transport: Option<Transport>,
+    /// A key of your choosing: repeating a request with the same key returns the
+    /// first request's message instead of sending again.
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct LogInboundMessageInput {
+    pub chat_id: ID,
+    pub text: String,
+    /// The channel it came through, e.g. `PHONE` for a call note.
+    pub transport: Transport,
+}
+
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+#[derive(InputObject)]
+pub struct UpdateUserInput {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    pub password: Option<String>,
+}
+
+pub struct Mutation;
+
+fn region<'a>(ctx: &Context<'a>) -> Option<&'a str> {
+    state(ctx).config.contacts.default_region.as_deref()
+}
+
+fn contact_from_input(ctx: &Context<'_>, input: &ContactInput) -> ApiResult<Contact> {
+    let value = ContactValue::parse(input.kind.into(), &input.value, region(ctx))?;
+    Ok(Contact::new(value, input.label.as_deref(), Utc::now())?)
+}
+
+pub(super) fn api_token(t: TokenRecord) -> ApiToken {
+    ApiToken {
+        id: ID(t.id.to_string()),
+        name: t.name,
+        user_id: ID(t.user.to_string()),
+        created_at: t.created_at,
+        expires_at: t.expires_at,
+        revoked_at: t.revoked_at,
+    }
+}
+
+async fn live_client(store: &TenantStore, id: ClientId) -> ApiResult<DomainClient> {
+    let view = store.client(id).await?;
+    if view.client.is_deleted() {
+        return Err(ApiError::NotFound("client"));
+    }
+    Ok(view.client)
+}
+
+#[Object]
+impl Mutation {
+    /// Exchanges a password for a bearer token.
+    async fn sign_in(&self, ctx: &Context<'_>, tenant: String, email: String, password: String) -> ApiResult<SignInPayload> {
+        let st = state(ctx);
+        let refused = || ApiError::Unauthenticated("wrong tenant, e-mail or password".into());
+        let slug = tenant.trim().to_ascii_lowercase();
+        let Some(t) = st.store.tenant_by_slug(&slug).await? else {
+            // Spend the same time as a real check so tenants cannot be probed by timing.
+            let _ = verify_password(&password, &crate::auth::DUMMY_HASH);
+            return Err(refused());
+        };
+        let store = st.store.tenant(t.id);
+        let found = store.user_by_email(&email.trim().to_lowercase()).await?;
+        let Some((user, hash)) = found else {
+            let _ = verify_password(&password, &crate::auth::DUMMY_HASH);
+            return Err(refused());
+        };
+        if !verify_password(&password, &hash) {
+            return Err(refused());
+        }
+        if !user.active {
+            return Err(ApiError::Unauthenticated("this user is deactivated".into()));
+        }
+        let now = Utc::now();
+        let expires_at = now + Duration::hours(i64::from(st.config.auth.session_hours));
+        let issued = new_token();
+        store
+            .create_token(&issued.hash, user.id, TokenKind::Session, None, Some(expires_at), &Actor::User(user.id), now)
+            .await?;
+        Ok(SignInPayload { token: issued.secret, expires_at, user: User(user) })
+    }
+
+    /// Revokes the token this request was made with.
+    async fn sign_out(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        let p = principal(ctx)?;
+        let store = state(ctx).store.tenant(p.tenant());
+        store.revoke_token(p.token_id, Some(p.user.id), &p.actor()).await?;
+        Ok(true)
+    }
+
+    async fn create_client(&self, ctx: &Context<'_>, input: CreateClientInput) -> ApiResult<Client> {
+        let (p, store) = authorize(ctx, Action::CreateClient)?;
+        let now = Utc::now();
+        let mut c = DomainClient::new(p.tenant(), &input.first_name, now)?;
+        c.set_last_name(input.last_name.as_deref(), now)?;
+        c.set_middle_name(input.middle_name.as_deref(), now)?;
+        c.set_gender(input.gender.map(Into::into), now)?;
+        c.set_date_of_birth(input.date_of_birth, now)?;
+        c.set_address(input.address.as_deref(), now)?;
+        c.set_passport_number(input.passport_number.as_deref(), now)?;
+        c.set_tax_pin(input.tax_pin.as_deref(), now)?;
+        c.set_notes(input.notes.as_deref(), now)?;
+        if input.contacts.len() > 50 {
+            return Err(ApiError::validation("contacts", "at most 50 contacts per client"));
+        }
+        let contacts = input
+            .contacts
+            .iter()
+            .map(|ci| contact_from_input(ctx, ci))
+            .collect::<ApiResult<Vec<_>>>()?;
+        for (i, a) in contacts.iter().enumerate() {
+            if contacts[..i].iter().any(|b| b.value == a.value) {
+                return Err(ApiError::validation("contacts", format!("`{}` is listed twice", a.value.as_str())));
+            }
+        }
+        store.create_client(&c, &contacts, &p.actor()).await?;
+        Ok(Client(store.client(c.id()).await?))
+    }
+
+    /// Changes the fields given, each through the client's own setter.
+    async fn update_client(&self, ctx: &Context<'_>, id: ID, input: UpdateClientInput) -> ApiResult<Client> {
+        let (p, store) = authorize(ctx, Action::UpdateClient)?;
+        let mut c = live_client(&store, parse_id("id", &id)?).await?;
+        let now = Utc::now();
+        let mut changed = serde_json::Map::new();
+        fn opt(m: &MaybeUndefined<String>) -> Option<Option<&str>> {
+            match m {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(v) => Some(Some(v.as_str())),
+            }
+        }
+        if let Some(v) = &input.first_name {
+            c.set_first_name(v, now)?;
+            changed.insert("firstName".into(), json!(c.first_name()));
+        }
+        if let Some(v) = opt(&input.last_name) {
+            c.set_last_name(v, now)?;
+            changed.insert("lastName".into(), json!(c.last_name()));
+        }
+        if let Some(v) = opt(&input.middle_name) {
+            c.set_middle_name(v, now)?;
+            changed.insert("middleName".into(), json!(c.middle_name()));
+        }
+        match &input.gender {
+            MaybeUndefined::Undefined => {}
+            g => {
+                c.set_gender(g.value().map(|g| (*g).into()), now)?;
+                changed.insert("gender".into(), json!(c.gender().map(|g| g.as_str())));
+            }
+        }
+        match &input.date_of_birth {
+            MaybeUndefined::Undefined => {}
+            d => {
+                c.set_date_of_birth(d.value().copied(), now)?;
+                changed.insert("dateOfBirth".into(), json!("changed"));
+            }
+        }
+        if let Some(v) = opt(&input.address) {
+            c.set_address(v, now)?;
+            changed.insert("address".into(), json!("changed"));
+        }
+        if let Some(v) = opt(&input.passport_number) {
+            c.set_passport_number(v, now)?;
+            changed.insert("passportNumber".into(), json!("changed"));
+        }
+        if let Some(v) = opt(&input.tax_pin) {
+            c.set_tax_pin(v, now)?;
+            changed.insert("taxPin".into(), json!("changed"));
+        }
+        if let Some(v) = opt(&input.notes) {
+            c.set_notes(v, now)?;
+            changed.insert("notes".into(), json!("changed"));
+        }
+        if changed.is_empty() {
+            return Err(ApiError::validation("input", "name at least one field to change"));
+        }
+        store
+            .update_client(&c, EventKind::ClientUpdated, json!({ "changed": changed }), &p.actor())
+            .await?;
+        Ok(Client(store.client(c.id()).await?))
+    }
+
+    /// Soft-deletes the client: profile and chat leave every list, and can be restored.
+    async fn delete_client(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Client> {
+        let (p, store) = authorize(ctx, Action::DeleteClient)?;
+        let mut c = live_client(&store, parse_id("id", &id)?).await?;
+        c.delete(Utc::now())?;
+        store.update_client(&c, EventKind::ClientDeleted, json!({}), &p.actor()).await?;
+        Ok(Client(store.client(c.id()).await?))
+    }
+
+    async fn restore_client(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Client> {
+        let (p, store) = authorize(ctx, Action::DeleteClient)?;
+        let mut c = store.client(parse_id("id", &id)?).await?.client;
+        c.restore_deleted(Utc::now())?;
+        store.update_client(&c, EventKind::ClientRestored, json!({}), &p.actor()).await?;
+        Ok(Client(store.client(c.id()).await?))
+    }
+
+    async fn add_contact(&self, ctx: &Context<'_>, client_id: ID, input: ContactInput) -> ApiResult<Client> {
+        let (p, store) = authorize(ctx, Action::UpdateClient)?;
+        let id: ClientId = parse_id("clientId", &client_id)?;
+        let contact = contact_from_input(ctx, &input)?;
+        store.add_contact(id, &contact, &p.actor()).await?;
+        Ok(Client(store.client(id).await?))
+    }
+
+    async fn remove_contact(&self, ctx: &Context<'_>, contact_id: ID) -> ApiResult<Client> {
+        let (p, store) = authorize(ctx, Action::UpdateClient)?;
+        let client = store.remove_contact(parse_id::<ContactId>("contactId", &contact_id)?, &p.actor()).await?;
+        Ok(Client(store.client(client).await?))
+    }
+
+    /// "Chat Initialization": the client's one chat, created with its
+    /// initial members when it does not exist yet.
+    async fn open_chat(&self, ctx: &Context<'_>, client_id: ID) -> ApiResult<Chat> {
+        let (p, store) = authorize(ctx, Action::OpenChat)?;
+        let id: ClientId = parse_id("clientId", &client_id)?;
+        live_client(&store, id).await?;
+        let (chat, _) = store.open_chat(id, Some(p.user.id), &p.actor()).await?;
+        Ok(Chat(chat))
+    }
+
+    /// Queues a message to the chat's client; delivery happens in the
+    /// background and shows in the message's `status`.
+    async fn send_message(&self, ctx: &Context<'_>, input: SendMessageInput) -> ApiResult<Message> {
+        let (p, store) = authorize(ctx, Action::SendMessage)?;
+        let key = input.idempotency_key.as_deref().map(str::trim);
+        if let Some(k) = key
+            && (k.is_empty() || k.len() > 200)
+        {
+            return Err(ApiError::validation("idempotencyKey", "must be 1 to 200 characters"));
+        }
+        if let Some(k) = key
+            && let Some(existing) = store.message_by_idempotency_key(k).await?
+        {
+            return Ok(Message(existing));
+        }
+        let chat_id: ChatId = parse_id("chatId", &input.chat_id)?;
+        let text = match (&input.text, &input.template_id) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::validation("templateId", "give either text or templateId, not both"));
+            }
+            (None, None) => return Err(ApiError::validation("text", "give text or templateId")),
+            (Some(t), None) => t.clone(),
+            (None, Some(t)) => store
+                .template(parse_id::<TemplateId>("templateId", t)?)
+                .await
+                .map_err(|e| match e {
+                    crate::store::StoreError::NotFound { .. } => ApiError::NotFound("template"),
+                    e => e.into(),
+                })?
+                .text()
+                .to_owned(),
+        };
+        let chat = store.chat(chat_id).await?;
+        let client = store.client(chat.chat.client()).await?;
+        let transport: Option<DomainTransport> = input.transport.map(Into::into);
+        // "System selects transport": the one asked for, else the one the
+        // client last used, else their first contact's.
+        let contact = match transport {
+            Some(t) => client.contacts.iter().find(|c| c.value.kind().transport() == t).ok_or_else(|| {
+                ApiError::validation("transport", format!("the client has no contact for {t}; add one first"))
+            })?,
+            None => chat
+                .last_transport
+                .and_then(|t| client.contacts.iter().find(|c| c.value.kind().transport() == t))
+                .or_else(|| client.contacts.iter().find(|c| c.value.kind().transport().carries_text()))
+                .ok_or_else(|| ApiError::validation("transport", "the client has no contact to send to; add one first"))?,
+        };
+        let sender = Sender::User { user_id: p.user.id, name: p.user.name.clone() };
+        let message = DomainMessage::new(chat_id, &text, sender, contact.value.kind().transport(), vec![], Utc::now())?;
+        let out = Outgoing { message: &message, recipient: contact.value.as_str(), idempotency_key: key, user: p.user.id };
+        match store.queue_message(out, &p.actor()).await {
+            Ok(()) => Ok(Message(message)),
+            // A concurrent request with the same key won the race: return its message.
+            Err(crate::store::StoreError::Conflict { field: "id", .. }) if key.is_some() => {
+                let existing = store.message_by_idempotency_key(key.unwrap_or_default()).await?;
+                existing.map(Message).ok_or(ApiError::Internal)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records a message the client sent through a channel the hub does not
+    /// connect to (a phone call, a conversation at the desk). It counts as
+    /// unread like any inbound message.
+    async fn log_inbound_message(&self, ctx: &Context<'_>, input: LogInboundMessageInput) -> ApiResult<Message> {
+        let (p, store) = authorize(ctx, Action::SendMessage)?;
+        let chat_id: ChatId = parse_id("chatId", &input.chat_id)?;
+        let chat = store.chat(chat_id).await?;
+        let client = chat.chat.client();
+        let transport: DomainTransport = input.transport.into();
+        // A call is logged as a note on the "other" transport: voice carries no text.
+        let transport = if transport == DomainTransport::Phone { DomainTransport::Other } else { transport };
+        let text = input.text;
+        let (_, message) = store
+            .receive_message(
+                client,
+                |chat| Ok(DomainMessage::new(chat, &text, Sender::Client { client_id: client }, transport, vec![], Utc::now())?),
+                &p.actor(),
+            )
+            .await?;
+        Ok(Message(message))
+    }
+
+    /// Marks the chat's inbound messages up to and including `upTo` as read.
+    async fn mark_read(&self, ctx: &Context<'_>, chat_id: ID, up_to: ID) -> ApiResult<Chat> {
+        let (p, store) = authorize(ctx, Action::MarkRead)?;
+        let chat: ChatId = parse_id("chatId", &chat_id)?;
+        let up_to: MessageId = parse_id("upTo", &up_to)?;
+        store.message(chat, up_to).await?;
+        store.mark_read(chat, up_to, &p.actor()).await?;
+        Ok(Chat(store.chat(chat).await?))
+    }
+
+    async fn create_template(&self, ctx: &Context<'_>, name: String, text: String) -> ApiResult<Template> {
+        let (p, store) = authorize(ctx, Action::ManageTemplates)?;
+        let t = MessageTemplate::new(p.tenant(), &name, &text, Utc::now())?;
+        store.save_template(&t, true, &p.actor()).await?;
+        Ok(t.into())
+    }
+
+    async fn update_template(&self, ctx: &Context<'_>, id: ID, name: Option<String>, text: Option<String>) -> ApiResult<Template> {
+        let (p, store) = authorize(ctx, Action::ManageTemplates)?;
+        let mut t = store.template(parse_id("id", &id)?).await?;
+        t.update(name.as_deref(), text.as_deref(), Utc::now())?;
+        store.save_template(&t, false, &p.actor()).await?;
+        Ok(t.into())
+    }
+
+    async fn delete_template(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+        let (p, store) = authorize(ctx, Action::ManageTemplates)?;
+        store.delete_template(parse_id("id", &id)?, &p.actor()).await?;
+        Ok(true)
+    }
+
+    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> ApiResult<User> {
+        let (p, store) = authorize(ctx, Action::ManageUsers)?;
+        let user = DomainUser::new(p.tenant(), &input.email, &input.name, input.role.into(), Utc::now())?;
+        check_password_strength(&input.password)?;
+        store.create_user(&user, &hash_password(&input.password), &p.actor()).await?;
+        Ok(User(user))
+    }
+
+    /// Renames, changes the role, (de)activates or resets the password of a user.
+    /// Deactivating revokes the user's tokens.
+    async fn update_user(&self, ctx: &Context<'_>, id: ID, input: UpdateUserInput) -> ApiResult<User> {
+        let (p, store) = authorize(ctx, Action::ManageUsers)?;
+        let id: UserId = parse_id("id", &id)?;
+        let mut user = store.user(id).await?;
+        if id == p.user.id && (input.active == Some(false) || input.role.is_some_and(|r| crate::domain::user::Role::from(r) != user.role)) {
+            return Err(ApiError::validation("id", "you cannot deactivate yourself or change your own role"));
+        }
+        if let Some(name) = &input.name {
+            user.name = crate::domain::user::User::new(p.tenant(), &user.email, name, user.role, user.created_at)?.name;
+        }
+        if let Some(role) = input.role {
+            user.role = role.into();
+        }
+        if let Some(active) = input.active {
+            user.active = active;
+        }
+        let hash = match &input.password {
+            Some(pw) => {
+                check_password_strength(pw)?;
+                Some(hash_password(pw))
+            }
+            None => None,
+        };
+        store.update_user(&user, hash.as_deref(), &p.actor()).await?;
+        Ok(User(user))
+    }
+
+    /// A token for an integration, acting as the calling admin. Shown once.
+    async fn create_api_token(&self, ctx: &Context<'_>, name: String, expires_in_days: Option<i32>) -> ApiResult<ApiTokenPayload> {
+        let (p, store) = authorize(ctx, Action::ManageApiTokens)?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ApiError::validation("name", "must be 1 to 100 characters"));
+        }
+        let now = Utc::now();
+        let expires_at = match expires_in_days {
+            None => None,
+            Some(d) if (1..=3650).contains(&d) => Some(now + Duration::days(i64::from(d))),
+            Some(_) => return Err(ApiError::validation("expiresInDays", "must be between 1 and 3650")),
+        };
+        let issued = new_token();
+        let record = store
+            .create_token(&issued.hash, p.user.id, TokenKind::Api, Some(name), expires_at, &p.actor(), now)
+            .await?;
+        Ok(ApiTokenPayload { token: issued.secret, api_token: api_token(record) })
+    }
+
+    async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+        let (p, store) = authorize(ctx, Action::ManageApiTokens)?;
+        let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::validation("id", "is not a valid id"))?;
+        store.revoke_token(id, None, &p.actor()).await?;
+        Ok(true)
+    }
+}

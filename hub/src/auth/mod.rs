@@ -1,0 +1,9 @@
+//! Who is calling: passwords, bearer tokens, and the signed-in principal.
+
+mod passwords;
+mod principal;
+mod tokens;
+
+pub use passwords::{DUMMY_HASH, hash_password, verify_password};
+pub use principal::Principal;
+pub use tokens::{IssuedToken, hash_token, new_token};

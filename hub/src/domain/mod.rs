@@ -1,0 +1,20 @@
+//! The CRM's entities, value objects and rules.
+//!
+//! Nothing here knows about HTTP, GraphQL, SurrealDB or WebAssembly: every
+//! rule of the business requirements lives in constructors and methods that
+//! cannot produce an invalid value, so the other layers cannot forget one.
+
+pub mod chat;
+pub mod client;
+pub mod contact;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod member;
+pub mod message;
+pub mod permissions;
+pub mod template;
+pub mod tenant;
+pub mod user;
+
+pub use error::{DomainError, DomainResult};

@@ -1,0 +1,12 @@
+//! The messaging hub of the CRM: every customer's profile and one
+//! conversation per customer across SMS, WhatsApp, Telegram, e-mail,
+//! Instagram and the website widget.
+//!
+//! Layers point one way: `api` → `store` → `domain`.
+
+pub mod api;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod domain;
+pub mod store;

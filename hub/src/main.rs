@@ -1,0 +1,163 @@
+//! The `hub` command.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use hub::config::Config;
+use hub::store::Store;
+
+#[derive(Parser)]
+#[command(name = "hub", version, about = "The CRM's messaging hub")]
+struct Cli {
+    /// Configuration file (TOML). Every key can also be set as HUB_<SECTION>__<KEY>.
+    #[arg(long, short, global = true, env = "HUB_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the hub: migrate, then serve the API.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant with an admin user; prints the admin's password when generated.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        admin_email: String,
+        /// Taken from HUB_ADMIN_PASSWORD when set; generated otherwise.
+        #[arg(long, env = "HUB_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+    },
+    /// List tenants.
+    List,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    if let Command::Schema = cli.command {
+        print!("{}", hub::api::graphql::sdl());
+        return Ok(());
+    }
+    let env = std::env::vars().filter(|(k, _)| k != "HUB_CONFIG" && k != "HUB_ADMIN_PASSWORD");
+    let config = Config::load(cli.config.as_deref(), env)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
+        .with_writer(std::io::stderr)
+        .init();
+    // The embedded database recurses deeply on complex queries.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(10 * 1024 * 1024)
+        .build()?;
+    runtime.block_on(run(cli.command, config))
+}
+
+async fn open_store(config: &Config) -> Result<Store> {
+    if let Some(dir) = config.database.url.strip_prefix("surrealkv://") {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {dir}"))?;
+    }
+    Store::open(&config.database_settings())
+        .await
+        .with_context(|| format!("cannot open the database at {}", config.database.url))
+}
+
+async fn run(command: Command, config: Config) -> Result<()> {
+    match command {
+        Command::Schema => unreachable!("handled before configuration is read"),
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            println!("database at schema version {}", store.schema_version().await?);
+        }
+        Command::Tenant { command: TenantCommand::List } => {
+            let store = open_store(&config).await?;
+            for t in store.tenants().await? {
+                println!("{}\t{}\t{}", t.slug, t.name, t.id);
+            }
+        }
+        Command::Tenant {
+            command: TenantCommand::Create { name, slug, admin_email, admin_password },
+        } => {
+            let store = open_store(&config).await?;
+            let created = hub::bootstrap::create_tenant(&store, &name, &slug, &admin_email, admin_password.as_deref()).await?;
+            println!("created tenant `{}` with admin {}", created.tenant.slug, created.admin.email);
+            if let Some(p) = created.generated_password {
+                println!("admin password (shown once): {p}");
+            }
+        }
+        Command::Serve => serve(config).await?,
+    }
+    Ok(())
+}
+
+async fn serve(config: Config) -> Result<()> {
+    let store = open_store(&config).await?;
+    if !store.has_tenants().await? {
+        let b = &config.bootstrap;
+        let created = hub::bootstrap::create_tenant(&store, &b.tenant_name, &b.tenant_slug, &b.admin_email, b.admin_password.as_deref())
+            .await
+            .context("cannot create the first tenant")?;
+        println!("First start: created tenant `{}` and its admin.", created.tenant.slug);
+        println!("  tenant:   {}", created.tenant.slug);
+        println!("  e-mail:   {}", created.admin.email);
+        match &created.generated_password {
+            Some(p) => println!("  password: {p}   (shown once; change it after signing in)"),
+            None => println!("  password: the one set in bootstrap.admin_password"),
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let public = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let app = hub::api::router(store, Arc::new(config));
+    // Tests and scripts read this line to learn the port.
+    println!("hub listening on http://{addr}");
+    println!("Open {public}/graphql to explore the API; sign in with mutation signIn(tenant, email, password).");
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish the requests under way.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,129 @@
+//! A group of statements run as one transaction, with the event that
+//! records the change appended to the log inside the same transaction.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use surrealdb::Surreal;
+use surrealdb::engine::any::Any;
+use surrealdb::types::{SurrealValue, Value};
+
+use super::error::{StoreError, StoreResult, classify};
+use super::records::{rid, uuid_value};
+use crate::domain::events::DomainEvent;
+use crate::domain::ids::{EventId, TenantId};
+
+pub(crate) struct Batch {
+    tenant: TenantId,
+    statements: Vec<String>,
+    vars: BTreeMap<String, Value>,
+}
+
+impl Batch {
+    pub fn new(tenant: TenantId) -> Self {
+        let mut vars = BTreeMap::new();
+        vars.insert("tenant".to_owned(), uuid_value(tenant.uuid()));
+        Self {
+            tenant,
+            statements: Vec::new(),
+            vars,
+        }
+    }
+
+    /// Binds a value and returns its `$name` for use in a statement.
+    pub fn bind(&mut self, value: impl SurrealValue) -> String {
+        let name = format!("v{}", self.vars.len());
+        self.vars.insert(name.clone(), value.into_value());
+        format!("${name}")
+    }
+
+    /// Adds a statement; returns its index among this batch's results.
+    pub fn push(&mut self, statement: impl Into<String>) -> usize {
+        self.statements.push(statement.into());
+        self.statements.len() - 1
+    }
+
+    /// Appends `event` to the tenant's log.
+    pub fn event(&mut self, event: &DomainEvent, at: DateTime<Utc>) {
+        let id = self.bind(rid(
+            "event",
+            [uuid_value(self.tenant.uuid()), uuid_value(EventId::new().uuid())],
+        ));
+        let kind = self.bind(event.kind.as_str());
+        let actor = self.bind(event.actor.to_string());
+        let target = self.bind(event.target.clone());
+        let data = self.bind(event.data.clone());
+        let at = self.bind(at);
+        self.push(format!(
+            "CREATE {id} CONTENT {{ tenant: $tenant, kind: {kind}, actor: {actor}, target: {target}, data: {data}, at: {at} }} RETURN NONE"
+        ));
+    }
+
+    /// Runs every statement in one transaction. Results are indexed as
+    /// returned by [`Batch::push`].
+    pub async fn run(self, db: &Surreal<Any>) -> StoreResult<Results> {
+        let count = self.statements.len();
+        let mut sql = String::from("BEGIN TRANSACTION;\n");
+        for s in &self.statements {
+            sql.push_str(s);
+            sql.push_str(";\n");
+        }
+        sql.push_str("COMMIT TRANSACTION;");
+        let mut response = db.query(sql).bind(self.vars).await?;
+        let errors = response.take_errors();
+        if !errors.is_empty() {
+            return Err(first_cause(errors.into_values().map(|e| e.to_string())));
+        }
+        let mut values = Vec::with_capacity(count);
+        let offset = response.num_statements().saturating_sub(count + 1).min(1);
+        for i in 0..count {
+            values.push(response.take::<Value>(i + offset)?);
+        }
+        Ok(Results { values })
+    }
+}
+
+/// The failing statement's error, not the "transaction failed" echoes of the others.
+fn first_cause(messages: impl Iterator<Item = String>) -> StoreError {
+    let messages: Vec<String> = messages.collect();
+    let cause = messages
+        .iter()
+        .find(|m| !m.contains("not executed") && !m.contains("failed transaction"))
+        .or(messages.first())
+        .cloned()
+        .unwrap_or_else(|| "transaction failed".into());
+    thrown(&cause).unwrap_or_else(|| classify(cause))
+}
+
+/// `THROW "NOT_FOUND:client"` in a statement becomes a typed error.
+fn thrown(message: &str) -> Option<StoreError> {
+    let start = message.find("NOT_FOUND:")?;
+    let what = message[start + "NOT_FOUND:".len()..]
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .next()
+        .unwrap_or("record");
+    let what = match what {
+        "client" => "client",
+        "chat" => "chat",
+        "contact" => "contact",
+        "template" => "template",
+        "message" => "message",
+        "user" => "user",
+        "token" => "token",
+        _ => "record",
+    };
+    Some(StoreError::NotFound { what })
+}
+
+pub(crate) struct Results {
+    values: Vec<Value>,
+}
+
+impl Results {
+    pub fn take<T: SurrealValue>(&mut self, index: usize) -> StoreResult<T> {
+        let value = std::mem::take(&mut self.values[index]);
+        value
+            .into_t::<T>()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}

@@ -1,0 +1,252 @@
+//! Chats (one per client) and their members.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use surrealdb::types::{RecordId, SurrealValue, Value};
+use uuid::Uuid;
+
+use super::error::{StoreError, StoreResult};
+use super::records::{rid, uuid_part, uuid_value};
+use super::{Batch, TenantStore};
+use crate::domain::chat::Chat;
+use crate::domain::events::{Actor, DomainEvent, EventKind};
+use crate::domain::ids::{ChatId, ClientId, UserId};
+use crate::domain::member::{Member, Participant};
+use crate::domain::message::Transport;
+
+/// A chat as the inbox shows it.
+#[derive(Debug, Clone)]
+pub struct ChatView {
+    pub chat: Chat,
+    pub last_message_preview: Option<String>,
+    pub last_transport: Option<Transport>,
+    pub sort_at: DateTime<Utc>,
+}
+
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct ChatRow {
+    id: RecordId,
+    client: Uuid,
+    created_at: DateTime<Utc>,
+    last_message_at: Option<DateTime<Utc>>,
+    sort_at: DateTime<Utc>,
+    unread_count: i64,
+    last_message_preview: Option<String>,
+    last_transport: Option<String>,
+}
+
+impl ChatRow {
+    fn into_domain(self, store: &TenantStore) -> StoreResult<ChatView> {
+        Ok(ChatView {
+            chat: Chat::restore(
+                ChatId::from_uuid(uuid_part(&self.id, 1)?),
+                store.tenant,
+                ClientId::from_uuid(self.client),
+                self.created_at,
+                self.last_message_at,
+                u32::try_from(self.unread_count).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            ),
+            last_message_preview: self.last_message_preview,
+            last_transport: self
+                .last_transport
+                .map(|t| t.parse::<Transport>())
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            sort_at: self.sort_at,
+        })
+    }
+}
+
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct MemberRow {
+    chat: Uuid,
+    participant_kind: String,
+    participant: String,
+    transport: Option<String>,
+    metadata: BTreeMap<String, String>,
+    created_at: DateTime<Utc>,
+}
+
+impl MemberRow {
+    fn into_domain(self) -> StoreResult<Member> {
+        let corrupt = || StoreError::Corrupt(format!("member participant {}", self.participant));
+        let (_, id) = self.participant.split_once(':').ok_or_else(corrupt)?;
+        let participant = match self.participant_kind.as_str() {
+            "user" => Participant::User(id.parse::<UserId>().map_err(|_| corrupt())?),
+            "client" => Participant::Client(id.parse::<ClientId>().map_err(|_| corrupt())?),
+            _ => Participant::Service(id.to_owned()),
+        };
+        Ok(Member::restore(
+            ChatId::from_uuid(self.chat),
+            participant,
+            self.created_at,
+            self.transport
+                .map(|t| t.parse::<Transport>())
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            self.metadata,
+        ))
+    }
+}
+
+/// Where a page of the chat list starts: after this (time, id), newest first.
+#[derive(Debug, Clone)]
+pub struct ChatCursor {
+    pub sort_at: DateTime<Utc>,
+    pub id: ChatId,
+}
+
+/// Which chats the inbox lists.
+#[derive(Debug, Clone, Default)]
+pub struct ChatFilter {
+    pub unread_only: bool,
+    pub transport: Option<Transport>,
+}
+
+impl TenantStore {
+    pub(crate) fn chat_rid(&self, id: ChatId) -> RecordId {
+        rid("chat", [uuid_value(self.tenant.uuid()), uuid_value(id.uuid())])
+    }
+
+    fn member_rid(&self, chat: ChatId, participant: &Participant) -> RecordId {
+        rid(
+            "member",
+            [
+                uuid_value(self.tenant.uuid()),
+                uuid_value(chat.uuid()),
+                Value::String(participant.key()),
+            ],
+        )
+    }
+
+    /// Adds `member` unless that participant is already in the chat.
+    pub(crate) fn push_member(&self, b: &mut Batch, member: &Member) {
+        let id = b.bind(self.member_rid(member.chat(), member.participant()));
+        let chat = b.bind(member.chat().uuid());
+        let kind = b.bind(member.participant().kind());
+        let participant = b.bind(member.participant().key());
+        let transport = b.bind(member.transport.map(|t| t.as_str()));
+        let metadata = b.bind(member.metadata.clone());
+        let at = b.bind(member.created_at());
+        b.push(format!(
+            "IF (SELECT VALUE id FROM {id}) = [] {{ CREATE {id} CONTENT {{ tenant: $tenant, chat: {chat}, participant_kind: {kind}, participant: {participant}, transport: {transport}, metadata: {metadata}, created_at: {at} }} RETURN NONE }}"
+        ));
+    }
+
+    pub async fn chat(&self, id: ChatId) -> StoreResult<ChatView> {
+        let rows: Vec<ChatRow> = self
+            .db()
+            .query("SELECT * FROM $id WHERE client_deleted = false")
+            .bind(("id", self.chat_rid(id)))
+            .await?
+            .take(0)?;
+        rows.into_iter()
+            .next()
+            .ok_or(StoreError::NotFound { what: "chat" })?
+            .into_domain(self)
+    }
+
+    pub async fn chat_of_client(&self, client: ClientId) -> StoreResult<Option<ChatView>> {
+        let rows: Vec<ChatRow> = self
+            .db()
+            .query("SELECT * FROM chat WHERE tenant = $tenant AND client = $client LIMIT 1")
+            .bind(("tenant", self.tenant.uuid()))
+            .bind(("client", client.uuid()))
+            .await?
+            .take(0)?;
+        rows.into_iter().next().map(|r| r.into_domain(self)).transpose()
+    }
+
+    /// "Chat Initialization": the client's chat, created with its initial
+    /// members (the client and the user opening it) when it does not exist.
+    /// Returns the chat and whether it was created.
+    pub async fn open_chat(&self, client: ClientId, opener: Option<UserId>, actor: &Actor) -> StoreResult<(ChatView, bool)> {
+        if let Some(existing) = self.chat_of_client(client).await? {
+            return Ok((existing, false));
+        }
+        let now = Utc::now();
+        let chat = Chat::new(self.tenant, client, now);
+        let mut b = self.batch();
+        self.push_new_chat(&mut b, &chat, opener, actor);
+        match b.run(self.db()).await {
+            Ok(_) => Ok((self.chat(chat.id()).await?, true)),
+            // Someone opened it at the same moment: theirs is the one chat.
+            Err(StoreError::Conflict { field: "clientId", .. }) => {
+                let existing = self.chat_of_client(client).await?;
+                Ok((existing.ok_or(StoreError::NotFound { what: "chat" })?, false))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Statements creating `chat` (for a live client) with its members.
+    pub(crate) fn push_new_chat(&self, b: &mut Batch, chat: &Chat, opener: Option<UserId>, actor: &Actor) {
+        let client_rid = b.bind(self.client_rid(chat.client()));
+        b.push(format!(
+            "IF (SELECT VALUE id FROM {client_rid} WHERE deleted_at = NONE) = [] {{ THROW 'NOT_FOUND:client' }}"
+        ));
+        let id = b.bind(self.chat_rid(chat.id()));
+        let client = b.bind(chat.client().uuid());
+        let at = b.bind(chat.created_at());
+        b.push(format!(
+            "CREATE {id} CONTENT {{ tenant: $tenant, client: {client}, created_at: {at}, sort_at: {at}, unread_count: 0, client_deleted: false }} RETURN NONE"
+        ));
+        self.push_member(b, &Member::new(chat.id(), Participant::Client(chat.client()), None, chat.created_at()));
+        if let Some(user) = opener {
+            self.push_member(b, &Member::new(chat.id(), Participant::User(user), None, chat.created_at()));
+        }
+        b.event(
+            &DomainEvent::new(
+                EventKind::ChatCreated,
+                actor,
+                format!("chat:{}", chat.id()),
+                serde_json::json!({ "client": chat.client().to_string() }),
+            ),
+            chat.created_at(),
+        );
+    }
+
+    /// A page of the chat list, most recent conversation first.
+    pub async fn chats_page(&self, filter: &ChatFilter, after: Option<&ChatCursor>, limit: usize) -> StoreResult<Vec<ChatView>> {
+        let mut q = String::from("SELECT * FROM chat WHERE tenant = $tenant AND client_deleted = false");
+        if after.is_some() {
+            q.push_str(" AND (sort_at < $after_at OR (sort_at = $after_at AND id < $after_id))");
+        }
+        if filter.unread_only {
+            q.push_str(" AND unread_count > 0");
+        }
+        if filter.transport.is_some() {
+            q.push_str(" AND last_transport = $transport");
+        }
+        q.push_str(" ORDER BY sort_at DESC, id DESC LIMIT $limit");
+        let mut query = self
+            .db()
+            .query(q)
+            .bind(("tenant", self.tenant.uuid()))
+            .bind(("limit", limit as i64));
+        if let Some(a) = after {
+            query = query
+                .bind(("after_at", a.sort_at))
+                .bind(("after_id", self.chat_rid(a.id)));
+        }
+        if let Some(t) = filter.transport {
+            query = query.bind(("transport", t.as_str()));
+        }
+        let rows: Vec<ChatRow> = query.await?.take(0)?;
+        rows.into_iter().map(|r| r.into_domain(self)).collect()
+    }
+
+    pub async fn members(&self, chat: ChatId) -> StoreResult<Vec<Member>> {
+        let rows: Vec<MemberRow> = self
+            .db()
+            .query("SELECT * FROM member WHERE tenant = $tenant AND chat = $chat ORDER BY created_at")
+            .bind(("tenant", self.tenant.uuid()))
+            .bind(("chat", chat.uuid()))
+            .await?
+            .take(0)?;
+        rows.into_iter().map(MemberRow::into_domain).collect()
+    }
+}

@@ -1,0 +1,402 @@
+//! Clients and their contacts.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use surrealdb::types::{RecordId, SurrealValue};
+use uuid::Uuid;
+
+use super::error::{StoreError, StoreResult};
+use super::records::{rid, uuid_part, uuid_value};
+use super::{Batch, TenantStore};
+use crate::domain::client::{Client, ClientRecord, Gender};
+use crate::domain::contact::{Consent, ConsentStatus, Contact, ContactKind, ContactValue};
+use crate::domain::events::{Actor, DomainEvent, EventKind};
+use crate::domain::ids::{ClientId, ContactId};
+
+/// A client with its contacts, as the API shows it.
+#[derive(Debug, Clone)]
+pub struct ClientView {
+    pub client: Client,
+    pub contacts: Vec<Contact>,
+}
+
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct ClientRow {
+    id: RecordId,
+    first_name: String,
+    last_name: Option<String>,
+    middle_name: Option<String>,
+    gender: Option<String>,
+    date_of_birth: Option<String>,
+    address: Option<String>,
+    passport_number: Option<String>,
+    tax_pin: Option<String>,
+    notes: Option<String>,
+    name_key: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+/// The writable part of a client row.
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct ClientDoc {
+    first_name: String,
+    last_name: Option<String>,
+    middle_name: Option<String>,
+    gender: Option<String>,
+    date_of_birth: Option<String>,
+    address: Option<String>,
+    passport_number: Option<String>,
+    tax_pin: Option<String>,
+    notes: Option<String>,
+    name_key: String,
+    updated_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+impl ClientDoc {
+    fn of(c: &Client) -> Self {
+        Self {
+            first_name: c.first_name().to_owned(),
+            last_name: c.last_name().map(str::to_owned),
+            middle_name: c.middle_name().map(str::to_owned),
+            gender: c.gender().map(|g| g.as_str().to_owned()),
+            date_of_birth: c.date_of_birth().map(|d| d.to_string()),
+            address: c.address().map(str::to_owned),
+            passport_number: c.passport_number().map(str::to_owned),
+            tax_pin: c.tax_pin().map(str::to_owned),
+            notes: c.notes().map(str::to_owned),
+            name_key: c.display_name().to_lowercase(),
+            updated_at: c.updated_at(),
+            deleted_at: c.deleted_at(),
+        }
+    }
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+impl ClientRow {
+    fn into_domain(self, store: &TenantStore) -> StoreResult<Client> {
+        Ok(Client::restore(ClientRecord {
+            id: ClientId::from_uuid(uuid_part(&self.id, 1)?),
+            tenant: store.tenant,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            middle_name: self.middle_name,
+            gender: self.gender.map(|g| g.parse::<Gender>()).transpose().map_err(corrupt)?,
+            date_of_birth: self
+                .date_of_birth
+                .map(|d| d.parse::<NaiveDate>())
+                .transpose()
+                .map_err(corrupt)?,
+            address: self.address,
+            passport_number: self.passport_number,
+            tax_pin: self.tax_pin,
+            notes: self.notes,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            deleted_at: self.deleted_at,
+        }))
+    }
+}
+
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct ContactRow {
+    id: RecordId,
+    client: Uuid,
+    kind: String,
+    value: String,
+    label: Option<String>,
+    consent_status: String,
+    consent_at: Option<DateTime<Utc>>,
+    consent_source: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl ContactRow {
+    fn into_domain(self) -> StoreResult<(ClientId, Contact)> {
+        let kind = self.kind.parse::<ContactKind>().map_err(corrupt)?;
+        Ok((
+            ClientId::from_uuid(self.client),
+            Contact {
+                id: ContactId::from_uuid(uuid_part(&self.id, 1)?),
+                value: ContactValue::from_stored(kind, self.value),
+                label: self.label,
+                consent: Consent {
+                    status: self.consent_status.parse::<ConsentStatus>().map_err(corrupt)?,
+                    at: self.consent_at,
+                    source: self.consent_source,
+                },
+                created_at: self.created_at,
+                updated_at: self.updated_at,
+            },
+        ))
+    }
+}
+
+/// Where a page of the client list starts: after this (name, id).
+#[derive(Debug, Clone)]
+pub struct ClientCursor {
+    pub name_key: String,
+    pub id: ClientId,
+}
+
+impl TenantStore {
+    pub(crate) fn client_rid(&self, id: ClientId) -> RecordId {
+        rid("client", [uuid_value(self.tenant.uuid()), uuid_value(id.uuid())])
+    }
+
+    fn contact_rid(&self, id: ContactId) -> RecordId {
+        rid("contact", [uuid_value(self.tenant.uuid()), uuid_value(id.uuid())])
+    }
+
+    fn push_contact(&self, b: &mut Batch, client: ClientId, c: &Contact) {
+        let id = b.bind(self.contact_rid(c.id));
+        let client = b.bind(client.uuid());
+        let kind = b.bind(c.value.kind().as_str());
+        let value = b.bind(c.value.as_str().to_owned());
+        let label = b.bind(c.label.clone());
+        let status = b.bind(c.consent.status.as_str());
+        let consent_at = b.bind(c.consent.at);
+        let source = b.bind(c.consent.source.clone());
+        let created = b.bind(c.created_at);
+        let updated = b.bind(c.updated_at);
+        b.push(format!(
+            "CREATE {id} CONTENT {{ tenant: $tenant, client: {client}, kind: {kind}, value: {value}, label: {label}, consent_status: {status}, consent_at: {consent_at}, consent_source: {source}, created_at: {created}, updated_at: {updated} }} RETURN NONE"
+        ));
+    }
+
+    /// Creates the client with its first contacts, all or nothing.
+    pub async fn create_client(&self, client: &Client, contacts: &[Contact], actor: &Actor) -> StoreResult<()> {
+        let mut b = self.batch();
+        let id = b.bind(self.client_rid(client.id()));
+        let doc = b.bind(ClientDoc::of(client));
+        let created = b.bind(client.created_at());
+        b.push(format!(
+            "CREATE {id} CONTENT object::extend({doc}, {{ tenant: $tenant, created_at: {created} }}) RETURN NONE"
+        ));
+        for c in contacts {
+            self.push_contact(&mut b, client.id(), c);
+        }
+        b.event(
+            &DomainEvent::new(
+                EventKind::ClientCreated,
+                actor,
+                format!("client:{}", client.id()),
+                serde_json::json!({
+                    "name": client.display_name(),
+                    "contacts": contacts.iter().map(|c| serde_json::json!({"kind": c.value.kind().as_str(), "value": c.value.as_str()})).collect::<Vec<_>>(),
+                }),
+            ),
+            client.created_at(),
+        );
+        b.run(self.db()).await?;
+        Ok(())
+    }
+
+    /// The client, deleted or not, or `NotFound`.
+    pub async fn client(&self, id: ClientId) -> StoreResult<ClientView> {
+        let mut response = self
+            .db()
+            .query("SELECT * FROM $id; SELECT * FROM contact WHERE tenant = $tenant AND client = $uuid ORDER BY created_at")
+            .bind(("id", self.client_rid(id)))
+            .bind(("tenant", self.tenant.uuid()))
+            .bind(("uuid", id.uuid()))
+            .await?;
+        let rows: Vec<ClientRow> = response.take(0)?;
+        let contacts: Vec<ContactRow> = response.take(1)?;
+        let client = rows
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound { what: "client" })?
+            .into_domain(self)?;
+        let contacts = contacts
+            .into_iter()
+            .map(|r| r.into_domain().map(|(_, c)| c))
+            .collect::<StoreResult<_>>()?;
+        Ok(ClientView { client, contacts })
+    }
+
+    /// Saves the client's profile fields; `changes` names what changed, for the audit log.
+    pub async fn update_client(&self, client: &Client, kind: EventKind, changes: serde_json::Value, actor: &Actor) -> StoreResult<()> {
+        let mut b = self.batch();
+        let id = b.bind(self.client_rid(client.id()));
+        let doc = b.bind(ClientDoc::of(client));
+        b.push(format!(
+            "IF (SELECT VALUE id FROM {id}) = [] {{ THROW 'NOT_FOUND:client' }}"
+        ));
+        b.push(format!("UPDATE {id} MERGE {doc} RETURN NONE"));
+        if matches!(kind, EventKind::ClientDeleted | EventKind::ClientRestored) {
+            // "Deletion removes client profile and associated chats": the chat
+            // leaves the inbox with its client and comes back with it.
+            let uuid = b.bind(client.id().uuid());
+            let deleted = b.bind(client.is_deleted());
+            b.push(format!(
+                "UPDATE chat SET client_deleted = {deleted} WHERE tenant = $tenant AND client = {uuid} RETURN NONE"
+            ));
+        }
+        b.event(
+            &DomainEvent::new(kind, actor, format!("client:{}", client.id()), changes),
+            client.updated_at(),
+        );
+        b.run(self.db()).await?;
+        Ok(())
+    }
+
+    pub async fn add_contact(&self, client: ClientId, contact: &Contact, actor: &Actor) -> StoreResult<()> {
+        let mut b = self.batch();
+        let id = b.bind(self.client_rid(client));
+        b.push(format!(
+            "IF (SELECT VALUE id FROM {id} WHERE deleted_at = NONE) = [] {{ THROW 'NOT_FOUND:client' }}"
+        ));
+        self.push_contact(&mut b, client, contact);
+        b.event(
+            &DomainEvent::new(
+                EventKind::ContactAdded,
+                actor,
+                format!("client:{client}"),
+                serde_json::json!({ "contact": contact.id.to_string(), "kind": contact.value.kind().as_str(), "value": contact.value.as_str() }),
+            ),
+            contact.created_at,
+        );
+        b.run(self.db()).await?;
+        Ok(())
+    }
+
+    pub async fn remove_contact(&self, contact: ContactId, actor: &Actor) -> StoreResult<ClientId> {
+        let mut b = self.batch();
+        let id = b.bind(self.contact_rid(contact));
+        b.push(format!("LET $gone = (DELETE {id} RETURN BEFORE)"));
+        b.push("IF array::len($gone) = 0 { THROW 'NOT_FOUND:contact' }");
+        let client = b.push("RETURN $gone[0].client");
+        b.event(
+            &DomainEvent::new(
+                EventKind::ContactRemoved,
+                actor,
+                format!("contact:{contact}"),
+                serde_json::json!({}),
+            ),
+            Utc::now(),
+        );
+        let mut results = b.run(self.db()).await?;
+        let client: Uuid = results.take(client)?;
+        Ok(ClientId::from_uuid(client))
+    }
+
+    /// "Contact type determines how messages are sent": looks a client up by
+    /// one of their contacts. Deleted clients are not found.
+    pub async fn client_by_contact(&self, value: &ContactValue) -> StoreResult<Option<ClientView>> {
+        let ids: Vec<Uuid> = self
+            .db()
+            .query("SELECT VALUE client FROM contact WHERE tenant = $tenant AND kind = $kind AND value = $value LIMIT 1")
+            .bind(("tenant", self.tenant.uuid()))
+            .bind(("kind", value.kind().as_str()))
+            .bind(("value", value.as_str().to_owned()))
+            .await?
+            .take(0)?;
+        match ids.first() {
+            None => Ok(None),
+            Some(id) => {
+                let view = self.client(ClientId::from_uuid(*id)).await?;
+                Ok((!view.client.is_deleted()).then_some(view))
+            }
+        }
+    }
+
+    /// A page of live clients in name order, after `after`.
+    pub async fn clients_page(&self, after: Option<&ClientCursor>, limit: usize) -> StoreResult<Vec<ClientView>> {
+        let mut q = String::from(
+            "SELECT * FROM client WHERE tenant = $tenant AND deleted_at = NONE",
+        );
+        if after.is_some() {
+            q.push_str(" AND (name_key > $after_name OR (name_key = $after_name AND id > $after_id))");
+        }
+        q.push_str(" ORDER BY name_key, id LIMIT $limit");
+        let mut query = self
+            .db()
+            .query(q)
+            .bind(("tenant", self.tenant.uuid()))
+            .bind(("limit", limit as i64));
+        if let Some(a) = after {
+            query = query
+                .bind(("after_name", a.name_key.clone()))
+                .bind(("after_id", self.client_rid(a.id)));
+        }
+        let rows: Vec<ClientRow> = query.await?.take(0)?;
+        self.with_contacts(rows).await
+    }
+
+    /// Live clients whose name matches `text` (word prefixes, any order),
+    /// best matches first, plus any whose contact value equals it.
+    pub async fn search_clients(&self, text: &str, contact_matches: &[ContactValue], offset: usize, limit: usize) -> StoreResult<Vec<ClientView>> {
+        let mut ids: Vec<Uuid> = Vec::new();
+        for value in contact_matches {
+            let found: Vec<Uuid> = self
+                .db()
+                .query("SELECT VALUE client FROM contact WHERE tenant = $tenant AND kind = $kind AND value = $value")
+                .bind(("tenant", self.tenant.uuid()))
+                .bind(("kind", value.kind().as_str()))
+                .bind(("value", value.as_str().to_owned()))
+                .await?
+                .take(0)?;
+            ids.extend(found);
+        }
+        let rows: Vec<ClientRow> = self
+            .db()
+            .query("SELECT *, search::score(1) AS score FROM client WHERE name_key @1@ $text AND tenant = $tenant AND deleted_at = NONE ORDER BY score DESC, name_key LIMIT $limit")
+            .bind(("tenant", self.tenant.uuid()))
+            .bind(("text", text.to_lowercase()))
+            .bind(("limit", (offset + limit) as i64))
+            .await?
+            .take(0)?;
+        let mut by_contact = Vec::new();
+        for id in ids {
+            let view = self.client(ClientId::from_uuid(id)).await?;
+            if !view.client.is_deleted() {
+                by_contact.push(view);
+            }
+        }
+        let mut all = by_contact;
+        for v in self.with_contacts(rows).await? {
+            if !all.iter().any(|a| a.client.id() == v.client.id()) {
+                all.push(v);
+            }
+        }
+        Ok(all.into_iter().skip(offset).take(limit).collect())
+    }
+
+    async fn with_contacts(&self, rows: Vec<ClientRow>) -> StoreResult<Vec<ClientView>> {
+        let clients = rows
+            .into_iter()
+            .map(|r| r.into_domain(self))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let ids: Vec<Uuid> = clients.iter().map(|c| c.id().uuid()).collect();
+        let contacts: Vec<ContactRow> = self
+            .db()
+            .query("SELECT * FROM contact WHERE tenant = $tenant AND client IN $ids ORDER BY created_at")
+            .bind(("tenant", self.tenant.uuid()))
+            .bind(("ids", ids))
+            .await?
+            .take(0)?;
+        let mut by_client: HashMap<ClientId, Vec<Contact>> = HashMap::new();
+        for row in contacts {
+            let (client, contact) = row.into_domain()?;
+            by_client.entry(client).or_default().push(contact);
+        }
+        Ok(clients
+            .into_iter()
+            .map(|client| ClientView {
+                contacts: by_client.remove(&client.id()).unwrap_or_default(),
+                client,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,373 @@
+//! Messages, their outbox jobs and read tracking.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use surrealdb::types::{RecordId, SurrealValue, Value};
+use uuid::Uuid;
+
+use super::error::{StoreError, StoreResult};
+use super::records::{rid, rid_range, uuid_part, uuid_value};
+use super::TenantStore;
+use crate::domain::chat::Chat;
+use crate::domain::events::{Actor, DomainEvent, EventKind};
+use crate::domain::ids::{ChatId, ClientId, MessageId, UserId};
+use crate::domain::member::{Member, Participant};
+use crate::domain::message::{AttachmentRef, DeliveryStatus, Message, MessageRecord, Sender, Transport};
+
+/// How much of a message the chat list shows.
+const PREVIEW_CHARS: usize = 140;
+
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct MessageRow {
+    id: RecordId,
+    text: String,
+    sender: serde_json::Value,
+    transport: String,
+    attachments: Vec<serde_json::Value>,
+    created_at: DateTime<Utc>,
+    status: String,
+    status_reason: Option<String>,
+    sent_at: Option<DateTime<Utc>>,
+    read_at: Option<DateTime<Utc>>,
+    provider_message_id: Option<String>,
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+impl MessageRow {
+    fn into_domain(self) -> StoreResult<Message> {
+        Ok(Message::restore(MessageRecord {
+            id: MessageId::from_uuid(uuid_part(&self.id, 2)?),
+            chat: ChatId::from_uuid(uuid_part(&self.id, 1)?),
+            text: self.text,
+            sender: sender_from_json(&self.sender)?,
+            transport: self.transport.parse::<Transport>().map_err(corrupt)?,
+            attachments: self
+                .attachments
+                .iter()
+                .map(attachment_from_json)
+                .collect::<StoreResult<_>>()?,
+            created_at: self.created_at,
+            status: DeliveryStatus::parse(&self.status, self.status_reason).map_err(corrupt)?,
+            sent_at: self.sent_at,
+            read_at: self.read_at,
+            provider_message_id: self.provider_message_id,
+        }))
+    }
+}
+
+pub(crate) fn sender_to_json(sender: &Sender) -> serde_json::Value {
+    let mut v = match sender {
+        Sender::User { user_id, name } => json!({ "user_id": user_id.to_string(), "name": name }),
+        Sender::Client { client_id } => json!({ "client_id": client_id.to_string() }),
+        Sender::Service { name } => json!({ "name": name }),
+        Sender::Telegram { chat_id, username } => json!({ "chat_id": chat_id, "username": username }),
+        Sender::Whatsapp { phone, profile_name } => json!({ "phone": phone, "profile_name": profile_name }),
+        Sender::Sms { phone } => json!({ "phone": phone }),
+        Sender::Email { address, name } => json!({ "address": address, "name": name }),
+        Sender::Instagram { user_id, username } => json!({ "user_id": user_id, "username": username }),
+        Sender::Website { visitor_id } => json!({ "visitor_id": visitor_id }),
+        Sender::Other { source, reference } => json!({ "source": source, "reference": reference }),
+    };
+    v["kind"] = json!(sender.kind());
+    v
+}
+
+fn sender_from_json(v: &serde_json::Value) -> StoreResult<Sender> {
+    let s = |k: &str| -> StoreResult<String> {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| StoreError::Corrupt(format!("sender lacks `{k}`: {v}")))
+    };
+    let o = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+    Ok(match s("kind")?.as_str() {
+        "user" => Sender::User {
+            user_id: s("user_id")?.parse().map_err(corrupt)?,
+            name: s("name")?,
+        },
+        "client" => Sender::Client {
+            client_id: s("client_id")?.parse().map_err(corrupt)?,
+        },
+        "service" => Sender::Service { name: s("name")? },
+        "telegram" => Sender::Telegram { chat_id: s("chat_id")?, username: o("username") },
+        "whatsapp" => Sender::Whatsapp { phone: s("phone")?, profile_name: o("profile_name") },
+        "sms" => Sender::Sms { phone: s("phone")? },
+        "email" => Sender::Email { address: s("address")?, name: o("name") },
+        "instagram" => Sender::Instagram { user_id: s("user_id")?, username: o("username") },
+        "website" => Sender::Website { visitor_id: s("visitor_id")? },
+        "other" => Sender::Other { source: s("source")?, reference: o("reference") },
+        other => return Err(StoreError::Corrupt(format!("unknown sender kind {other}"))),
+    })
+}
+
+fn attachment_to_json(a: &AttachmentRef) -> serde_json::Value {
+    json!({ "blob_id": a.blob_id, "sha256": a.sha256, "file_name": a.file_name, "content_type": a.content_type, "size": a.size })
+}
+
+fn attachment_from_json(v: &serde_json::Value) -> StoreResult<AttachmentRef> {
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| StoreError::Corrupt(format!("attachment lacks `{k}`")))
+    };
+    Ok(AttachmentRef {
+        blob_id: s("blob_id")?,
+        sha256: s("sha256")?,
+        file_name: s("file_name")?,
+        content_type: s("content_type")?,
+        size: v.get("size").and_then(|x| x.as_u64()).unwrap_or(0),
+    })
+}
+
+fn preview(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= PREVIEW_CHARS {
+        line
+    } else {
+        let mut p: String = line.chars().take(PREVIEW_CHARS - 1).collect();
+        p.push('…');
+        p
+    }
+}
+
+/// An outbound message to queue: where it goes and how a retried request is recognised.
+pub struct Outgoing<'a> {
+    pub message: &'a Message,
+    /// The normalised contact value the provider will send to.
+    pub recipient: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub user: UserId,
+}
+
+impl TenantStore {
+    pub(crate) fn message_rid(&self, chat: ChatId, id: MessageId) -> RecordId {
+        rid(
+            "message",
+            [uuid_value(self.tenant.uuid()), uuid_value(chat.uuid()), uuid_value(id.uuid())],
+        )
+    }
+
+    fn idempotency_rid(&self, key: &str) -> RecordId {
+        rid("idempotency", [uuid_value(self.tenant.uuid()), Value::String(key.to_owned())])
+    }
+
+    /// The message a previous request with this idempotency key created.
+    pub async fn message_by_idempotency_key(&self, key: &str) -> StoreResult<Option<Message>> {
+        #[derive(SurrealValue)]
+        #[surreal(crate = "surrealdb::types")]
+        struct Row {
+            chat: Uuid,
+            message: Uuid,
+        }
+        let rows: Vec<Row> = self
+            .db()
+            .query("SELECT chat, message FROM $id")
+            .bind(("id", self.idempotency_rid(key)))
+            .await?
+            .take(0)?;
+        match rows.into_iter().next() {
+            None => Ok(None),
+            Some(r) => self
+                .message(ChatId::from_uuid(r.chat), MessageId::from_uuid(r.message))
+                .await
+                .map(Some),
+        }
+    }
+
+    pub async fn message(&self, chat: ChatId, id: MessageId) -> StoreResult<Message> {
+        let rows: Vec<MessageRow> = self
+            .db()
+            .query("SELECT * FROM $id")
+            .bind(("id", self.message_rid(chat, id)))
+            .await?
+            .take(0)?;
+        rows.into_iter()
+            .next()
+            .ok_or(StoreError::NotFound { what: "message" })?
+            .into_domain()
+    }
+
+    fn push_message(&self, b: &mut super::Batch, m: &Message) {
+        let id = b.bind(self.message_rid(m.chat(), m.id()));
+        let chat = b.bind(m.chat().uuid());
+        let text = b.bind(m.text().to_owned());
+        let sender = b.bind(sender_to_json(m.sender()));
+        let direction = b.bind(m.direction().as_str());
+        let transport = b.bind(m.transport().as_str());
+        let attachments = b.bind(m.attachments().iter().map(attachment_to_json).collect::<Vec<_>>());
+        let at = b.bind(m.created_at());
+        let status = b.bind(m.status.as_str());
+        let read_at = b.bind(m.read_at);
+        b.push(format!(
+            "CREATE {id} CONTENT {{ tenant: $tenant, chat: {chat}, text: {text}, sender: {sender}, direction: {direction}, transport: {transport}, attachments: {attachments}, created_at: {at}, status: {status}, read_at: {read_at} }} RETURN NONE"
+        ));
+        // The chat's summary moves in the same transaction as the message.
+        let chat_id = b.bind(self.chat_rid(m.chat()));
+        let preview = b.bind(preview(m.text()));
+        let unread = i64::from(m.is_unread());
+        b.push(format!(
+            "UPDATE {chat_id} SET last_message_at = {at}, sort_at = {at}, last_message_preview = {preview}, last_transport = {transport}, unread_count += {unread} RETURN NONE"
+        ));
+    }
+
+    /// Stores an outbound message as `queued` with its outbox job, the
+    /// sender's membership, the chat summary and the audit event, in one
+    /// transaction.
+    pub async fn queue_message(&self, out: Outgoing<'_>, actor: &Actor) -> StoreResult<()> {
+        let m = out.message;
+        let mut b = self.batch();
+        let chat_rid = b.bind(self.chat_rid(m.chat()));
+        b.push(format!(
+            "IF (SELECT VALUE id FROM {chat_rid} WHERE client_deleted = false) = [] {{ THROW 'NOT_FOUND:chat' }}"
+        ));
+        if let Some(key) = out.idempotency_key {
+            let idem = b.bind(self.idempotency_rid(key));
+            let chat = b.bind(m.chat().uuid());
+            let msg = b.bind(m.id().uuid());
+            let at = b.bind(m.created_at());
+            b.push(format!(
+                "CREATE {idem} CONTENT {{ chat: {chat}, message: {msg}, created_at: {at} }} RETURN NONE"
+            ));
+        }
+        self.push_message(&mut b, m);
+        let job = b.bind(rid("outbox", [uuid_value(self.tenant.uuid()), uuid_value(m.id().uuid())]));
+        let chat = b.bind(m.chat().uuid());
+        let msg = b.bind(m.id().uuid());
+        let transport = b.bind(m.transport().as_str());
+        let recipient = b.bind(out.recipient.to_owned());
+        let at = b.bind(m.created_at());
+        b.push(format!(
+            "CREATE {job} CONTENT {{ tenant: $tenant, chat: {chat}, message: {msg}, transport: {transport}, recipient: {recipient}, state: 'pending', attempts: 0, next_attempt_at: {at}, created_at: {at} }} RETURN NONE"
+        ));
+        self.push_member(
+            &mut b,
+            &Member::new(m.chat(), Participant::User(out.user), Some(m.transport()), m.created_at()),
+        );
+        b.event(
+            &DomainEvent::new(
+                EventKind::MessageQueued,
+                actor,
+                format!("message:{}", m.id()),
+                json!({ "chat": m.chat().to_string(), "transport": m.transport().as_str(), "to": out.recipient }),
+            ),
+            m.created_at(),
+        );
+        b.run(self.db()).await?;
+        Ok(())
+    }
+
+    /// Stores a message that came in from the client, creating the chat
+    /// first when this is the client's first message ("implicit creation").
+    /// Returns the chat it landed in.
+    pub async fn receive_message(&self, client: ClientId, message_for: impl FnOnce(ChatId) -> StoreResult<Message>, actor: &Actor) -> StoreResult<(ChatId, Message)> {
+        let existing = self.chat_of_client(client).await?;
+        let mut b = self.batch();
+        let chat_id = match &existing {
+            Some(view) => view.chat.id(),
+            None => {
+                let chat = Chat::new(self.tenant, client, Utc::now());
+                self.push_new_chat(&mut b, &chat, None, actor);
+                chat.id()
+            }
+        };
+        let m = message_for(chat_id)?;
+        if existing.is_some() {
+            let chat_rid = b.bind(self.chat_rid(chat_id));
+            b.push(format!(
+                "IF (SELECT VALUE id FROM {chat_rid} WHERE client_deleted = false) = [] {{ THROW 'NOT_FOUND:chat' }}"
+            ));
+        }
+        self.push_message(&mut b, &m);
+        b.event(
+            &DomainEvent::new(
+                EventKind::MessageReceived,
+                actor,
+                format!("message:{}", m.id()),
+                json!({ "chat": chat_id.to_string(), "transport": m.transport().as_str(), "sender": m.sender().kind() }),
+            ),
+            m.created_at(),
+        );
+        b.run(self.db()).await?;
+        Ok((chat_id, m))
+    }
+
+    /// A page of a chat's history, newest first, older than `before`.
+    /// Messages of a chat are adjacent in key order, so this is a range scan.
+    pub async fn messages_page(&self, chat: ChatId, before: Option<MessageId>, limit: usize) -> StoreResult<Vec<Message>> {
+        let t = uuid_value(self.tenant.uuid());
+        let c = uuid_value(chat.uuid());
+        let end = before.map_or(Uuid::max(), MessageId::uuid);
+        let range = rid_range(
+            "message",
+            vec![t.clone(), c.clone(), uuid_value(Uuid::nil())],
+            vec![t, c, uuid_value(end)],
+        );
+        let rows: Vec<MessageRow> = self
+            .db()
+            .query("SELECT * FROM $range ORDER BY id DESC LIMIT $limit")
+            .bind(("range", range))
+            .bind(("limit", limit as i64))
+            .await?
+            .take(0)?;
+        rows.into_iter().map(MessageRow::into_domain).collect()
+    }
+
+    /// Messages whose text contains all of `query`'s words, best first.
+    pub async fn search_messages(&self, query: &str, limit: usize) -> StoreResult<Vec<Message>> {
+        let rows: Vec<MessageRow> = self
+            .db()
+            .query("SELECT *, search::score(1) AS score FROM message WHERE text @1@ $q AND tenant = $tenant ORDER BY score DESC LIMIT $limit")
+            .bind(("tenant", self.tenant.uuid()))
+            .bind(("q", query.to_owned()))
+            .bind(("limit", limit as i64))
+            .await?
+            .take(0)?;
+        rows.into_iter().map(MessageRow::into_domain).collect()
+    }
+
+    /// Marks the chat's unread inbound messages up to and including `up_to`
+    /// as read, and lowers the unread count in the same transaction.
+    /// Returns how many were marked.
+    pub async fn mark_read(&self, chat: ChatId, up_to: MessageId, actor: &Actor) -> StoreResult<u32> {
+        let now = Utc::now();
+        let t = uuid_value(self.tenant.uuid());
+        let c = uuid_value(chat.uuid());
+        let end = up_to.uuid().as_u128().checked_add(1).map_or(Uuid::max(), Uuid::from_u128);
+        let range = rid_range(
+            "message",
+            vec![t.clone(), c.clone(), uuid_value(Uuid::nil())],
+            vec![t, c, uuid_value(end)],
+        );
+        let mut b = self.batch();
+        let chat_rid = b.bind(self.chat_rid(chat));
+        b.push(format!(
+            "IF (SELECT VALUE id FROM {chat_rid} WHERE client_deleted = false) = [] {{ THROW 'NOT_FOUND:chat' }}"
+        ));
+        let range = b.bind(range);
+        let at = b.bind(now);
+        b.push(format!(
+            "LET $marked = (UPDATE {range} SET read_at = {at} WHERE direction = 'inbound' AND read_at = NONE RETURN VALUE id)"
+        ));
+        b.push(format!(
+            "UPDATE {chat_rid} SET unread_count = math::max([0, unread_count - array::len($marked)]) RETURN NONE"
+        ));
+        let count = b.push("RETURN array::len($marked)");
+        b.event(
+            &DomainEvent::new(
+                EventKind::MessagesRead,
+                actor,
+                format!("chat:{chat}"),
+                json!({ "upTo": up_to.to_string() }),
+            ),
+            now,
+        );
+        let mut results = b.run(self.db()).await?;
+        let count: i64 = results.take(count)?;
+        Ok(u32::try_from(count).unwrap_or(0))
+    }
+}

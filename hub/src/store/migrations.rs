@@ -1,0 +1,55 @@
+//! Versioned schema migrations from `schema/surql/`, applied in order at start-up.
+//!
+//! Each file runs in its own transaction together with the row that records
+//! it, so a migration is either applied and recorded or not at all.
+
+use chrono::Utc;
+use surrealdb::Surreal;
+use surrealdb::engine::any::Any;
+
+use super::error::{StoreError, StoreResult};
+
+/// (version, name, SurrealQL). Append only: a released migration never changes.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../../schema/surql/0001_initial.surql"),
+)];
+
+pub(crate) async fn current_version(db: &Surreal<Any>) -> StoreResult<i64> {
+    let mut response = db
+        .query("DEFINE TABLE IF NOT EXISTS migration SCHEMALESS; SELECT VALUE version FROM migration ORDER BY version DESC LIMIT 1")
+        .await?;
+    let versions: Vec<i64> = response.take(1)?;
+    Ok(versions.first().copied().unwrap_or(0))
+}
+
+pub(crate) async fn apply(db: &Surreal<Any>) -> StoreResult<()> {
+    let current = current_version(db).await?;
+    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > latest {
+        return Err(StoreError::Database(format!(
+            "the database is at schema version {current}, newer than this hub knows ({latest}); upgrade the hub"
+        )));
+    }
+    for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tracing::info!(version, name, "applying migration");
+        let script = format!(
+            "BEGIN TRANSACTION;\n{sql}\nCREATE type::record('migration', $version) SET version = $version, name = $name, applied_at = $at;\nCOMMIT TRANSACTION;"
+        );
+        let mut response = db
+            .query(script)
+            .bind(("version", *version))
+            .bind(("name", *name))
+            .bind(("at", Utc::now()))
+            .await?;
+        let errors = response.take_errors();
+        if let Some(err) = errors.values().find(|e| !e.to_string().contains("not executed")) {
+            return Err(StoreError::Database(format!("migration {version} ({name}) failed: {err}")));
+        }
+        if let Some(err) = errors.values().next() {
+            return Err(StoreError::Database(format!("migration {version} ({name}) failed: {err}")));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! SurrealDB: the connection, the migrations, and one repository per aggregate.
+//!
+//! [`Store`] is the database; [`TenantStore`] is the only way to touch a
+//! tenant's data, and it is bound to exactly one tenant when it is made.
+
+mod batch;
+pub mod chats;
+pub mod clients;
+mod error;
+pub mod events;
+pub mod messages;
+mod migrations;
+mod records;
+#[cfg(test)]
+mod schema_tests;
+pub mod templates;
+pub mod tenants;
+pub mod tokens;
+pub mod users;
+
+use surrealdb::Surreal;
+use surrealdb::engine::any::Any;
+use surrealdb::opt::auth::Root;
+
+use crate::domain::ids::TenantId;
+
+pub(crate) use batch::Batch;
+pub use error::{StoreError, StoreResult};
+
+/// Where the database is and how to sign in to it.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `surrealkv://<dir>` (embedded, the default), `mem://`, or `ws://host:port`.
+    pub url: String,
+    pub namespace: String,
+    pub database: String,
+    /// Root credentials for a SurrealDB server; unused when embedded.
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+/// The database, shared by every request.
+#[derive(Clone)]
+pub struct Store {
+    db: Surreal<Any>,
+}
+
+impl Store {
+    /// Connects (or opens the embedded database) and applies pending migrations.
+    pub async fn open(settings: &DatabaseSettings) -> StoreResult<Self> {
+        let db = surrealdb::engine::any::connect(settings.url.as_str())
+            .await
+            .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", settings.url)))?;
+        if let (Some(username), Some(password)) = (&settings.username, &settings.password) {
+            db.signin(Root {
+                username: username.clone(),
+                password: password.clone(),
+            })
+            .await
+            .map_err(|e| StoreError::Database(format!("cannot sign in to {}: {e}", settings.url)))?;
+        }
+        db.use_ns(settings.namespace.as_str())
+            .use_db(settings.database.as_str())
+            .await?;
+        let store = Self { db };
+        migrations::apply(&store.db).await?;
+        Ok(store)
+    }
+
+    /// A handle that can only see `tenant`'s records.
+    pub fn tenant(&self, tenant: TenantId) -> TenantStore {
+        TenantStore {
+            db: self.db.clone(),
+            tenant,
+        }
+    }
+
+    pub(crate) fn db(&self) -> &Surreal<Any> {
+        &self.db
+    }
+
+    /// The schema version the database is at.
+    pub async fn schema_version(&self) -> StoreResult<i64> {
+        migrations::current_version(&self.db).await
+    }
+}
+
+/// A store handle bound to one tenant: every read and write it makes is
+/// confined to that tenant's records.
+#[derive(Clone)]
+pub struct TenantStore {
+    db: Surreal<Any>,
+    tenant: TenantId,
+}
+
+impl TenantStore {
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant
+    }
+
+    pub(crate) fn db(&self) -> &Surreal<Any> {
+        &self.db
+    }
+
+    pub(crate) fn batch(&self) -> Batch {
+        Batch::new(self.tenant)
+    }
+}

@@ -1,0 +1,40 @@
+//! Record ids. Every id's first part is the tenant, so a handle bound to one
+//! tenant cannot even name another tenant's records.
+
+use surrealdb::types::{RecordId, RecordIdKey, Value};
+use uuid::Uuid;
+
+use super::error::{StoreError, StoreResult};
+
+/// `table:[part, part, …]`.
+pub(crate) fn rid(table: &str, parts: impl IntoIterator<Item = Value>) -> RecordId {
+    RecordId::new(table, RecordIdKey::Array(parts.into_iter().collect::<Vec<_>>().into()))
+}
+
+pub(crate) fn uuid_value(id: Uuid) -> Value {
+    Value::Uuid(id.into())
+}
+
+/// The uuid at `index` of an array record id.
+pub(crate) fn uuid_part(id: &RecordId, index: usize) -> StoreResult<Uuid> {
+    if let RecordIdKey::Array(parts) = &id.key {
+        let parts: Vec<Value> = parts.clone().into();
+        if let Some(Value::Uuid(u)) = parts.get(index) {
+            return Ok((*u).into());
+        }
+    }
+    Err(StoreError::Corrupt(format!("unexpected record id {id:?}")))
+}
+
+/// `table:[start…]..[end…]`: start included, end excluded.
+pub(crate) fn rid_range(table: &str, start: Vec<Value>, end: Vec<Value>) -> RecordId {
+    use std::ops::Bound;
+    use surrealdb::types::RecordIdKeyRange;
+    RecordId::new(
+        table,
+        RecordIdKey::Range(Box::new(RecordIdKeyRange {
+            start: Bound::Included(RecordIdKey::Array(start.into())),
+            end: Bound::Excluded(RecordIdKey::Array(end.into())),
+        })),
+    )
+}

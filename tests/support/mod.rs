@@ -1,0 +1,234 @@
+//! Starts the real `hub` binary on an ephemeral port with a temporary data
+//! directory, and speaks GraphQL to it over HTTP.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const ADMIN_PASSWORD: &str = "admin password 123";
+
+pub fn hub_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_hub")
+}
+
+/// A data directory that outlives hub processes, so a restart can be tested.
+pub struct DataDir {
+    dir: tempfile::TempDir,
+}
+
+impl DataDir {
+    pub fn new() -> Self {
+        Self { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    pub fn db_url(&self) -> String {
+        format!("surrealkv://{}", self.dir.path().join("db").display())
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(hub_bin());
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HUB_DATABASE__URL", self.db_url())
+            .env("HUB_LISTEN", "127.0.0.1:0")
+            .env("HUB_LOG", "warn");
+        cmd
+    }
+
+    /// Runs `hub tenant create` (the hub must not be running on this directory).
+    pub fn create_tenant(&self, slug: &str, admin_email: &str) {
+        let out = self
+            .command(&["tenant", "create", "--name", &format!("{slug} Inc"), "--slug", slug, "--admin-email", admin_email])
+            .env("HUB_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .output()
+            .expect("run hub tenant create");
+        assert!(out.status.success(), "hub tenant create failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Runs a `hub` command to completion, returning (success, stdout, stderr).
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run hub");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    pub fn start(&self) -> Hub {
+        self.start_with(&[])
+    }
+
+    pub fn start_with(&self, env: &[(&str, &str)]) -> Hub {
+        let mut cmd = self.command(&["serve"]);
+        cmd.env("HUB_BOOTSTRAP__ADMIN_PASSWORD", ADMIN_PASSWORD);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn hub");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                lines.push(line.clone());
+                if let Some(url) = line.strip_prefix("hub listening on ") {
+                    let _ = tx.send(Ok((url.to_owned(), lines.clone())));
+                }
+            }
+            let _ = tx.send(Err(lines));
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Ok((url, stdout))) => Hub { child, url, stdout, http: reqwest::Client::new() },
+            other => {
+                let _ = child.kill();
+                panic!("hub did not start: {other:?}");
+            }
+        }
+    }
+}
+
+pub struct Hub {
+    child: Child,
+    pub url: String,
+    /// What the hub printed up to the "listening" line.
+    pub stdout: Vec<String>,
+    http: reqwest::Client,
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A GraphQL response: `data` and `errors` as sent.
+#[derive(Debug)]
+pub struct Gql {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Gql {
+    /// `data`, asserting there were no errors.
+    pub fn ok(&self) -> &Value {
+        assert!(self.body.get("errors").is_none(), "unexpected errors: {:#}", self.body);
+        &self.body["data"]
+    }
+
+    /// The first error's `code` extension, asserting there was one.
+    pub fn code(&self) -> &str {
+        self.body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected an error with a code, got {:#}", self.body))
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        self.body["errors"][0]["extensions"]["field"].as_str()
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["errors"][0]["message"].as_str().unwrap_or("")
+    }
+}
+
+impl Hub {
+    /// Stops the hub with SIGTERM and waits for it, as an operator would.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("hub did not stop within 20 s of SIGTERM");
+    }
+
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        let mut req = self
+            .http
+            .post(format!("{}/graphql", self.url))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("POST /graphql");
+        let status = resp.status().as_u16();
+        let body = resp.json::<Value>().await.expect("JSON body");
+        Gql { status, body }
+    }
+
+    pub async fn sign_in(&self, tenant: &str, email: &str, password: &str) -> String {
+        let r = self
+            .gql(
+                None,
+                "mutation($t: String!, $e: String!, $p: String!) { signIn(tenant: $t, email: $e, password: $p) { token } }",
+                json!({ "t": tenant, "e": email, "p": password }),
+            )
+            .await;
+        r.ok()["signIn"]["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Creates a user with `role` and returns a signed-in token for them.
+    pub async fn user_with_role(&self, admin: &str, tenant: &str, email: &str, role: &str) -> String {
+        self.gql(
+            Some(admin),
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
+            json!({ "i": { "email": email, "name": email, "role": role, "password": "user password 1" } }),
+        )
+        .await
+        .ok();
+        self.sign_in(tenant, email, "user password 1").await
+    }
+
+    pub async fn create_client(&self, token: &str, input: Value) -> Value {
+        self.gql(
+            Some(token),
+            "mutation($i: CreateClientInput!) { createClient(input: $i) { id firstName displayName contacts { id kind value } } }",
+            json!({ "i": input }),
+        )
+        .await
+        .ok()["createClient"]
+            .clone()
+    }
+
+    pub async fn open_chat(&self, token: &str, client_id: &str) -> String {
+        self.gql(
+            Some(token),
+            "mutation($c: ID!) { openChat(clientId: $c) { id } }",
+            json!({ "c": client_id }),
+        )
+        .await
+        .ok()["openChat"]["id"]
+            .as_str()
+            .expect("chat id")
+            .to_owned()
+    }
+}
+
+/// The path of a file in the workspace.
+pub fn workspace_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
