@@ -12,7 +12,9 @@ const CHAT: &str = "query($id: ID!) { chat(id: $id) { id clientId unreadCount la
 async fn admin_hub() -> (DataDir, support::Hub, String) {
     let data = DataDir::new();
     let hub = data.start();
-    let token = hub.sign_in("default", "admin@example.com", ADMIN_PASSWORD).await;
+    let token = hub
+        .sign_in("default", "admin@example.com", ADMIN_PASSWORD)
+        .await;
     (data, hub, token)
 }
 
@@ -31,7 +33,9 @@ async fn first_start_creates_a_tenant_and_admin_and_says_how_to_sign_in() {
         .expect("a generated password is printed")
         .to_owned();
     let token = hub.sign_in("default", "admin@example.com", &password).await;
-    let me = hub.gql(Some(&token), "{ me { email role } }", json!({})).await;
+    let me = hub
+        .gql(Some(&token), "{ me { email role } }", json!({}))
+        .await;
     assert_eq!(me.ok()["me"]["role"], "ADMIN");
 }
 
@@ -39,7 +43,11 @@ async fn first_start_creates_a_tenant_and_admin_and_says_how_to_sign_in() {
 async fn client_must_have_a_first_name() {
     let (_d, hub, token) = admin_hub().await;
     let r = hub
-        .gql(Some(&token), "mutation { createClient(input: { firstName: \"  \" }) { id } }", json!({}))
+        .gql(
+            Some(&token),
+            "mutation { createClient(input: { firstName: \"  \" }) { id } }",
+            json!({}),
+        )
         .await;
     assert_eq!(r.code(), "VALIDATION");
     assert_eq!(r.field(), Some("firstName"));
@@ -61,8 +69,14 @@ async fn client_profile_holds_every_field_and_changes_only_through_explicit_upda
         )
         .await;
     assert_eq!(c["displayName"], "Ann Marie Lee");
-    assert_eq!(c["contacts"][0]["value"], "+14155552671", "phones are stored as E.164");
-    assert_eq!(c["contacts"][1]["value"], "ann.lee@example.com", "e-mails are lower-cased");
+    assert_eq!(
+        c["contacts"][0]["value"], "+14155552671",
+        "phones are stored as E.164"
+    );
+    assert_eq!(
+        c["contacts"][1]["value"], "ann.lee@example.com",
+        "e-mails are lower-cased"
+    );
     let id = c["id"].as_str().unwrap();
     let q = "query($id: ID!) { client(id: $id) { firstName lastName middleName gender dateOfBirth address passportNumber taxPin notes createdAt updatedAt } }";
     let before = hub.gql(Some(&token), q, json!({ "id": id })).await.ok()["client"].clone();
@@ -75,14 +89,28 @@ async fn client_profile_holds_every_field_and_changes_only_through_explicit_upda
         )
         .await;
     let after = &r.ok()["updateClient"];
-    assert_eq!(after["lastName"], serde_json::Value::Null, "null clears a field");
+    assert_eq!(
+        after["lastName"],
+        serde_json::Value::Null,
+        "null clears a field"
+    );
     assert_eq!(after["notes"], "VIP");
     assert_eq!(after["firstName"], "Ann", "fields not named are untouched");
     let again = hub.gql(Some(&token), q, json!({ "id": id })).await.ok()["client"].clone();
-    assert_eq!(again["createdAt"], before["createdAt"], "creation time never changes");
-    assert_ne!(again["updatedAt"], before["updatedAt"], "updates are timestamped");
+    assert_eq!(
+        again["createdAt"], before["createdAt"],
+        "creation time never changes"
+    );
+    assert_ne!(
+        again["updatedAt"], before["updatedAt"],
+        "updates are timestamped"
+    );
     let empty = hub
-        .gql(Some(&token), "mutation($id: ID!) { updateClient(id: $id, input: {}) { id } }", json!({ "id": id }))
+        .gql(
+            Some(&token),
+            "mutation($id: ID!) { updateClient(id: $id, input: {}) { id } }",
+            json!({ "id": id }),
+        )
         .await;
     assert_eq!(empty.code(), "VALIDATION");
     let future = hub
@@ -98,8 +126,11 @@ async fn client_profile_holds_every_field_and_changes_only_through_explicit_upda
 #[tokio::test]
 async fn each_contact_value_is_unique_within_its_type_after_normalisation() {
     let (_d, hub, token) = admin_hub().await;
-    hub.create_client(&token, json!({ "firstName": "Ann", "contacts": [{ "kind": "PHONE", "value": "+14155552671" }] }))
-        .await;
+    hub.create_client(
+        &token,
+        json!({ "firstName": "Ann", "contacts": [{ "kind": "PHONE", "value": "+14155552671" }] }),
+    )
+    .await;
     let r = hub
         .gql(
             Some(&token),
@@ -121,7 +152,10 @@ async fn each_contact_value_is_unique_within_its_type_after_normalisation() {
             json!({ "c": bo["id"] }),
         )
         .await;
-    assert_eq!(r.ok()["addContact"]["contacts"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        r.ok()["addContact"]["contacts"].as_array().unwrap().len(),
+        2
+    );
     let bad = hub
         .gql(
             Some(&token),
@@ -140,11 +174,25 @@ async fn client_lookup_by_contact_uses_the_normalised_value() {
         .create_client(&token, json!({ "firstName": "Ann", "contacts": [{ "kind": "EMAIL", "value": "ann@example.com" }, { "kind": "TELEGRAM", "value": "@AnnLee" }] }))
         .await;
     let q = "query($k: ContactKind!, $v: String!) { clientByContact(kind: $k, value: $v) { id } }";
-    let r = hub.gql(Some(&token), q, json!({ "k": "EMAIL", "v": " ANN@example.COM" })).await;
+    let r = hub
+        .gql(
+            Some(&token),
+            q,
+            json!({ "k": "EMAIL", "v": " ANN@example.COM" }),
+        )
+        .await;
     assert_eq!(r.ok()["clientByContact"]["id"], c["id"]);
-    let r = hub.gql(Some(&token), q, json!({ "k": "TELEGRAM", "v": "annlee" })).await;
+    let r = hub
+        .gql(Some(&token), q, json!({ "k": "TELEGRAM", "v": "annlee" }))
+        .await;
     assert_eq!(r.ok()["clientByContact"]["id"], c["id"]);
-    let r = hub.gql(Some(&token), q, json!({ "k": "EMAIL", "v": "nobody@example.com" })).await;
+    let r = hub
+        .gql(
+            Some(&token),
+            q,
+            json!({ "k": "EMAIL", "v": "nobody@example.com" }),
+        )
+        .await;
     assert!(r.ok()["clientByContact"].is_null());
 }
 
@@ -159,10 +207,22 @@ async fn one_chat_per_client_with_its_initial_members() {
     let chat = hub.gql(Some(&token), CHAT, json!({ "id": first })).await;
     let chat = &chat.ok()["chat"];
     assert_eq!(chat["clientId"], c["id"]);
-    let members: Vec<&str> = chat["members"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
-    assert!(members.contains(&"client") && members.contains(&"user"), "{members:?}");
+    let members: Vec<&str> = chat["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        members.contains(&"client") && members.contains(&"user"),
+        "{members:?}"
+    );
     let via_client = hub
-        .gql(Some(&token), "query($id: ID!) { client(id: $id) { chat { id } } }", json!({ "id": cid }))
+        .gql(
+            Some(&token),
+            "query($id: ID!) { client(id: $id) { chat { id } } }",
+            json!({ "id": cid }),
+        )
         .await;
     assert_eq!(via_client.ok()["client"]["chat"]["id"], first.as_str());
 }
@@ -174,29 +234,57 @@ async fn sending_queues_the_message_and_tracks_the_chat() {
         .create_client(&token, json!({ "firstName": "Ann", "contacts": [{ "kind": "PHONE", "value": "+14155552671" }, { "kind": "EMAIL", "value": "ann@example.com" }] }))
         .await;
     let chat = hub.open_chat(&token, c["id"].as_str().unwrap()).await;
-    let r = hub.gql(Some(&token), SEND, json!({ "i": { "chatId": chat, "text": "Hello Ann" } })).await;
+    let r = hub
+        .gql(
+            Some(&token),
+            SEND,
+            json!({ "i": { "chatId": chat, "text": "Hello Ann" } }),
+        )
+        .await;
     let m = &r.ok()["sendMessage"];
     assert_eq!(m["status"], "QUEUED");
-    assert_eq!(m["transport"], "SMS", "the first contact's transport is chosen");
+    assert_eq!(
+        m["transport"], "SMS",
+        "the first contact's transport is chosen"
+    );
     assert_eq!(m["direction"], "OUTBOUND");
     assert_eq!(m["sender"]["kind"], "USER");
     let r = hub
-        .gql(Some(&token), SEND, json!({ "i": { "chatId": chat, "text": "By mail", "transport": "EMAIL" } }))
+        .gql(
+            Some(&token),
+            SEND,
+            json!({ "i": { "chatId": chat, "text": "By mail", "transport": "EMAIL" } }),
+        )
         .await;
     assert_eq!(r.ok()["sendMessage"]["transport"], "EMAIL");
     let r = hub
-        .gql(Some(&token), SEND, json!({ "i": { "chatId": chat, "text": "x", "transport": "TELEGRAM" } }))
+        .gql(
+            Some(&token),
+            SEND,
+            json!({ "i": { "chatId": chat, "text": "x", "transport": "TELEGRAM" } }),
+        )
         .await;
     assert_eq!(r.code(), "VALIDATION");
     assert_eq!(r.field(), Some("transport"));
     let view = hub.gql(Some(&token), CHAT, json!({ "id": chat })).await;
     let view = &view.ok()["chat"];
-    let texts: Vec<&str> = view["messages"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = view["messages"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["text"].as_str().unwrap())
+        .collect();
     assert_eq!(texts, ["By mail", "Hello Ann"], "history is newest first");
     assert!(view["lastMessageAt"].is_string());
     assert_eq!(view["lastMessagePreview"], "By mail");
     assert_eq!(view["unreadCount"], 0, "our own messages are never unread");
-    let empty = hub.gql(Some(&token), SEND, json!({ "i": { "chatId": chat, "text": "   " } })).await;
+    let empty = hub
+        .gql(
+            Some(&token),
+            SEND,
+            json!({ "i": { "chatId": chat, "text": "   " } }),
+        )
+        .await;
     assert_eq!(empty.field(), Some("text"));
 }
 
@@ -210,14 +298,24 @@ async fn a_retried_send_with_the_same_idempotency_key_is_a_no_op() {
     let b = hub.gql(Some(&token), SEND, input).await.ok()["sendMessage"]["id"].clone();
     assert_eq!(a, b);
     let view = hub.gql(Some(&token), CHAT, json!({ "id": chat })).await;
-    assert_eq!(view.ok()["chat"]["messages"]["edges"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        view.ok()["chat"]["messages"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn templates_are_static_text_usable_on_any_transport() {
     let (_d, hub, token) = admin_hub().await;
     let t = hub
-        .gql(Some(&token), "mutation { createTemplate(name: \"Hours\", text: \"We open at 9. {{name}}\") { id } }", json!({}))
+        .gql(
+            Some(&token),
+            "mutation { createTemplate(name: \"Hours\", text: \"We open at 9. {{name}}\") { id } }",
+            json!({}),
+        )
         .await;
     let tid = t.ok()["createTemplate"]["id"].clone();
     let c = hub
@@ -226,23 +324,53 @@ async fn templates_are_static_text_usable_on_any_transport() {
     let chat = hub.open_chat(&token, c["id"].as_str().unwrap()).await;
     for transport in ["SMS", "TELEGRAM"] {
         let r = hub
-            .gql(Some(&token), SEND, json!({ "i": { "chatId": chat, "templateId": tid, "transport": transport } }))
+            .gql(
+                Some(&token),
+                SEND,
+                json!({ "i": { "chatId": chat, "templateId": tid, "transport": transport } }),
+            )
             .await;
-        assert_eq!(r.ok()["sendMessage"]["text"], "We open at 9. {{name}}", "sent exactly as written");
+        assert_eq!(
+            r.ok()["sendMessage"]["text"],
+            "We open at 9. {{name}}",
+            "sent exactly as written"
+        );
     }
     let dup = hub
-        .gql(Some(&token), "mutation { createTemplate(name: \"Hours\", text: \"again\") { id } }", json!({}))
+        .gql(
+            Some(&token),
+            "mutation { createTemplate(name: \"Hours\", text: \"again\") { id } }",
+            json!({}),
+        )
         .await;
     assert_eq!(dup.code(), "CONFLICT");
-    let list = hub.gql(Some(&token), "{ templates { name text } }", json!({})).await;
+    let list = hub
+        .gql(Some(&token), "{ templates { name text } }", json!({}))
+        .await;
     assert_eq!(list.ok()["templates"].as_array().unwrap().len(), 1);
     let upd = hub
-        .gql(Some(&token), "mutation($id: ID!) { updateTemplate(id: $id, text: \"New\") { text name } }", json!({ "id": tid }))
+        .gql(
+            Some(&token),
+            "mutation($id: ID!) { updateTemplate(id: $id, text: \"New\") { text name } }",
+            json!({ "id": tid }),
+        )
         .await;
     assert_eq!(upd.ok()["updateTemplate"]["text"], "New");
-    let del = hub.gql(Some(&token), "mutation($id: ID!) { deleteTemplate(id: $id) }", json!({ "id": tid })).await;
+    let del = hub
+        .gql(
+            Some(&token),
+            "mutation($id: ID!) { deleteTemplate(id: $id) }",
+            json!({ "id": tid }),
+        )
+        .await;
     assert_eq!(del.ok()["deleteTemplate"], true);
-    let gone = hub.gql(Some(&token), SEND, json!({ "i": { "chatId": chat, "templateId": tid } })).await;
+    let gone = hub
+        .gql(
+            Some(&token),
+            SEND,
+            json!({ "i": { "chatId": chat, "templateId": tid } }),
+        )
+        .await;
     assert_eq!(gone.code(), "NOT_FOUND");
 }
 
@@ -254,30 +382,76 @@ async fn unread_count_follows_read_at_and_mark_read() {
     let log = "mutation($c: ID!, $t: String!) { logInboundMessage(input: { chatId: $c, text: $t, transport: SMS }) { id direction status } }";
     let mut ids = Vec::new();
     for text in ["one", "two", "three"] {
-        let r = hub.gql(Some(&token), log, json!({ "c": chat, "t": text })).await;
+        let r = hub
+            .gql(Some(&token), log, json!({ "c": chat, "t": text }))
+            .await;
         assert_eq!(r.ok()["logInboundMessage"]["direction"], "INBOUND");
-        ids.push(r.ok()["logInboundMessage"]["id"].as_str().unwrap().to_owned());
+        ids.push(
+            r.ok()["logInboundMessage"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     let unread = |v: &serde_json::Value| v["chat"]["unreadCount"].as_i64().unwrap();
-    assert_eq!(unread(hub.gql(Some(&token), CHAT, json!({ "id": chat })).await.ok()), 3);
-    let only_unread = hub.gql(Some(&token), "{ chats(unreadOnly: true) { edges { node { id } } } }", json!({})).await;
-    assert_eq!(only_unread.ok()["chats"]["edges"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        unread(
+            hub.gql(Some(&token), CHAT, json!({ "id": chat }))
+                .await
+                .ok()
+        ),
+        3
+    );
+    let only_unread = hub
+        .gql(
+            Some(&token),
+            "{ chats(unreadOnly: true) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        only_unread.ok()["chats"]["edges"].as_array().unwrap().len(),
+        1
+    );
     let mark = "mutation($c: ID!, $u: ID!) { markRead(chatId: $c, upTo: $u) { unreadCount } }";
-    let r = hub.gql(Some(&token), mark, json!({ "c": chat, "u": ids[1] })).await;
-    assert_eq!(r.ok()["markRead"]["unreadCount"], 1, "read up to the second message");
+    let r = hub
+        .gql(Some(&token), mark, json!({ "c": chat, "u": ids[1] }))
+        .await;
+    assert_eq!(
+        r.ok()["markRead"]["unreadCount"],
+        1,
+        "read up to the second message"
+    );
     let view = hub.gql(Some(&token), CHAT, json!({ "id": chat })).await;
-    let edges = view.ok()["chat"]["messages"]["edges"].as_array().unwrap().clone();
-    let read_at = |text: &str| edges.iter().find(|e| e["node"]["text"] == text).unwrap()["node"]["readAt"].clone();
+    let edges = view.ok()["chat"]["messages"]["edges"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let read_at = |text: &str| {
+        edges.iter().find(|e| e["node"]["text"] == text).unwrap()["node"]["readAt"].clone()
+    };
     assert!(read_at("one").is_string() && read_at("two").is_string());
     assert!(read_at("three").is_null());
     let first_read = read_at("one");
-    let r = hub.gql(Some(&token), mark, json!({ "c": chat, "u": ids[2] })).await;
+    let r = hub
+        .gql(Some(&token), mark, json!({ "c": chat, "u": ids[2] }))
+        .await;
     assert_eq!(r.ok()["markRead"]["unreadCount"], 0);
     let view = hub.gql(Some(&token), CHAT, json!({ "id": chat })).await;
-    let edges = view.ok()["chat"]["messages"]["edges"].as_array().unwrap().clone();
-    let again = edges.iter().find(|e| e["node"]["text"] == "one").unwrap()["node"]["readAt"].clone();
+    let edges = view.ok()["chat"]["messages"]["edges"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let again =
+        edges.iter().find(|e| e["node"]["text"] == "one").unwrap()["node"]["readAt"].clone();
     assert_eq!(again, first_read, "the read time is recorded once");
-    let none = hub.gql(Some(&token), "{ chats(unreadOnly: true) { edges { node { id } } } }", json!({})).await;
+    let none = hub
+        .gql(
+            Some(&token),
+            "{ chats(unreadOnly: true) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
     assert!(none.ok()["chats"]["edges"].as_array().unwrap().is_empty());
 }
 
@@ -292,14 +466,26 @@ async fn chat_list_is_ordered_by_last_message_and_pages_with_cursors() {
         chats.push(hub.open_chat(&token, c["id"].as_str().unwrap()).await);
     }
     // Bo writes last, so Bo's chat comes first.
-    hub.gql(Some(&token), SEND, json!({ "i": { "chatId": chats[1], "text": "hi Bo" } })).await.ok();
+    hub.gql(
+        Some(&token),
+        SEND,
+        json!({ "i": { "chatId": chats[1], "text": "hi Bo" } }),
+    )
+    .await
+    .ok();
     let q = "query($a: String) { chats(first: 2, after: $a) { edges { node { id } cursor } pageInfo { hasNextPage endCursor } } }";
     let mut seen = Vec::new();
     let mut after = serde_json::Value::Null;
     loop {
         let r = hub.gql(Some(&token), q, json!({ "a": after })).await;
         let page = r.ok()["chats"].clone();
-        seen.extend(page["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            page["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["id"].as_str().unwrap().to_owned()),
+        );
         if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
             break;
         }
@@ -307,30 +493,50 @@ async fn chat_list_is_ordered_by_last_message_and_pages_with_cursors() {
     }
     assert_eq!(seen.len(), 5, "every chat exactly once: {seen:?}");
     assert_eq!(seen[0], chats[1]);
-    let mut expected_rest: Vec<String> = chats.iter().filter(|c| **c != chats[1]).cloned().collect();
+    let mut expected_rest: Vec<String> =
+        chats.iter().filter(|c| **c != chats[1]).cloned().collect();
     expected_rest.reverse();
     assert_eq!(&seen[1..], expected_rest.as_slice(), "then newest first");
     let bad = hub.gql(Some(&token), q, json!({ "a": "garbage" })).await;
     assert_eq!(bad.code(), "VALIDATION");
     assert_eq!(bad.field(), Some("after"));
-    let sms = hub.gql(Some(&token), "{ chats(transport: EMAIL) { edges { node { id } } } }", json!({})).await;
+    let sms = hub
+        .gql(
+            Some(&token),
+            "{ chats(transport: EMAIL) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(sms.ok()["chats"]["edges"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn clients_list_pages_in_name_order_and_search_finds_names_and_contacts() {
     let (_d, hub, token) = admin_hub().await;
-    for (name, last, email) in [("Zoe", "Adams", "zoe@example.com"), ("Ann", "Lee", "ann@example.com"), ("Bo", "Lee", "bo@example.com")] {
+    for (name, last, email) in [
+        ("Zoe", "Adams", "zoe@example.com"),
+        ("Ann", "Lee", "ann@example.com"),
+        ("Bo", "Lee", "bo@example.com"),
+    ] {
         hub.create_client(&token, json!({ "firstName": name, "lastName": last, "contacts": [{ "kind": "EMAIL", "value": email }] }))
             .await;
     }
     let q = "query($a: String, $s: String) { clients(first: 2, after: $a, search: $s) { edges { node { displayName } } pageInfo { hasNextPage endCursor } } }";
     let p1 = hub.gql(Some(&token), q, json!({})).await.ok()["clients"].clone();
     let names = |p: &serde_json::Value| -> Vec<String> {
-        p["edges"].as_array().unwrap().iter().map(|e| e["node"]["displayName"].as_str().unwrap().to_owned()).collect()
+        p["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["displayName"].as_str().unwrap().to_owned())
+            .collect()
     };
     assert_eq!(names(&p1), ["Ann Lee", "Bo Lee"]);
-    let p2 = hub.gql(Some(&token), q, json!({ "a": p1["pageInfo"]["endCursor"] })).await.ok()["clients"].clone();
+    let p2 = hub
+        .gql(Some(&token), q, json!({ "a": p1["pageInfo"]["endCursor"] }))
+        .await
+        .ok()["clients"]
+        .clone();
     assert_eq!(names(&p2), ["Zoe Adams"]);
     assert_eq!(p2["pageInfo"]["hasNextPage"], false);
     let lee = hub.gql(Some(&token), q, json!({ "s": "lee" })).await.ok()["clients"].clone();
@@ -339,7 +545,11 @@ async fn clients_list_pages_in_name_order_and_search_finds_names_and_contacts() 
     assert_eq!(found, ["Ann Lee", "Bo Lee"]);
     let prefix = hub.gql(Some(&token), q, json!({ "s": "zo" })).await.ok()["clients"].clone();
     assert_eq!(names(&prefix), ["Zoe Adams"], "names match by word prefix");
-    let by_mail = hub.gql(Some(&token), q, json!({ "s": "BO@example.com" })).await.ok()["clients"].clone();
+    let by_mail = hub
+        .gql(Some(&token), q, json!({ "s": "BO@example.com" }))
+        .await
+        .ok()["clients"]
+        .clone();
     assert_eq!(names(&by_mail), ["Bo Lee"]);
 }
 
@@ -348,13 +558,32 @@ async fn message_text_is_searchable() {
     let (_d, hub, token) = admin_hub().await;
     let c = hub.create_client(&token, json!({ "firstName": "Ann", "contacts": [{ "kind": "PHONE", "value": "+14155552671" }] })).await;
     let chat = hub.open_chat(&token, c["id"].as_str().unwrap()).await;
-    for text in ["Your invoice is ready", "The parcel shipped today", "Invoice paid, thanks!"] {
-        hub.gql(Some(&token), SEND, json!({ "i": { "chatId": chat, "text": text } })).await.ok();
+    for text in [
+        "Your invoice is ready",
+        "The parcel shipped today",
+        "Invoice paid, thanks!",
+    ] {
+        hub.gql(
+            Some(&token),
+            SEND,
+            json!({ "i": { "chatId": chat, "text": text } }),
+        )
+        .await
+        .ok();
     }
     let r = hub
-        .gql(Some(&token), "query($q: String!) { searchMessages(query: $q) { text chatId } }", json!({ "q": "invoice" }))
+        .gql(
+            Some(&token),
+            "query($q: String!) { searchMessages(query: $q) { text chatId } }",
+            json!({ "q": "invoice" }),
+        )
         .await;
-    let mut texts: Vec<String> = r.ok()["searchMessages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_owned()).collect();
+    let mut texts: Vec<String> = r.ok()["searchMessages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect();
     texts.sort();
     assert_eq!(texts, ["Invoice paid, thanks!", "Your invoice is ready"]);
 }
@@ -365,18 +594,61 @@ async fn deletion_is_soft_removes_profile_and_chat_from_view_and_can_be_restored
     let c = hub.create_client(&token, json!({ "firstName": "Ann", "contacts": [{ "kind": "PHONE", "value": "+14155552671" }] })).await;
     let id = c["id"].as_str().unwrap();
     let chat = hub.open_chat(&token, id).await;
-    let del = hub.gql(Some(&token), "mutation($id: ID!) { deleteClient(id: $id) { deletedAt } }", json!({ "id": id })).await;
+    let del = hub
+        .gql(
+            Some(&token),
+            "mutation($id: ID!) { deleteClient(id: $id) { deletedAt } }",
+            json!({ "id": id }),
+        )
+        .await;
     assert!(del.ok()["deleteClient"]["deletedAt"].is_string());
-    assert_eq!(hub.gql(Some(&token), "query($id: ID!) { client(id: $id) { id } }", json!({ "id": id })).await.code(), "NOT_FOUND");
-    assert_eq!(hub.gql(Some(&token), CHAT, json!({ "id": chat })).await.code(), "NOT_FOUND");
-    let list = hub.gql(Some(&token), "{ chats { edges { node { id } } } clients { edges { node { id } } } }", json!({})).await;
+    assert_eq!(
+        hub.gql(
+            Some(&token),
+            "query($id: ID!) { client(id: $id) { id } }",
+            json!({ "id": id })
+        )
+        .await
+        .code(),
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        hub.gql(Some(&token), CHAT, json!({ "id": chat }))
+            .await
+            .code(),
+        "NOT_FOUND"
+    );
+    let list = hub
+        .gql(
+            Some(&token),
+            "{ chats { edges { node { id } } } clients { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
     assert!(list.ok()["chats"]["edges"].as_array().unwrap().is_empty());
     assert!(list.ok()["clients"]["edges"].as_array().unwrap().is_empty());
-    let send = hub.gql(Some(&token), SEND, json!({ "i": { "chatId": chat, "text": "hello?" } })).await;
+    let send = hub
+        .gql(
+            Some(&token),
+            SEND,
+            json!({ "i": { "chatId": chat, "text": "hello?" } }),
+        )
+        .await;
     assert_eq!(send.code(), "NOT_FOUND");
-    let res = hub.gql(Some(&token), "mutation($id: ID!) { restoreClient(id: $id) { deletedAt } }", json!({ "id": id })).await;
+    let res = hub
+        .gql(
+            Some(&token),
+            "mutation($id: ID!) { restoreClient(id: $id) { deletedAt } }",
+            json!({ "id": id }),
+        )
+        .await;
     assert!(res.ok()["restoreClient"]["deletedAt"].is_null());
-    assert_eq!(hub.gql(Some(&token), CHAT, json!({ "id": chat })).await.ok()["chat"]["id"], chat.as_str());
+    assert_eq!(
+        hub.gql(Some(&token), CHAT, json!({ "id": chat }))
+            .await
+            .ok()["chat"]["id"],
+        chat.as_str()
+    );
 }
 
 #[tokio::test]
@@ -384,24 +656,57 @@ async fn every_mutation_is_audited_in_the_same_transaction() {
     let (_d, hub, token) = admin_hub().await;
     let c = hub.create_client(&token, json!({ "firstName": "Ann", "contacts": [{ "kind": "PHONE", "value": "+14155552671" }] })).await;
     let chat = hub.open_chat(&token, c["id"].as_str().unwrap()).await;
-    hub.gql(Some(&token), SEND, json!({ "i": { "chatId": chat, "text": "Hi" } })).await.ok();
-    let r = hub.gql(Some(&token), "{ me { id } auditLog(first: 50) { edges { node { kind actor target at } } } }", json!({})).await;
+    hub.gql(
+        Some(&token),
+        SEND,
+        json!({ "i": { "chatId": chat, "text": "Hi" } }),
+    )
+    .await
+    .ok();
+    let r = hub
+        .gql(
+            Some(&token),
+            "{ me { id } auditLog(first: 50) { edges { node { kind actor target at } } } }",
+            json!({}),
+        )
+        .await;
     let me = r.ok()["me"]["id"].as_str().unwrap().to_owned();
     let kinds: Vec<(String, String)> = r.ok()["auditLog"]["edges"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["node"]["kind"].as_str().unwrap().to_owned(), e["node"]["actor"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["node"]["kind"].as_str().unwrap().to_owned(),
+                e["node"]["actor"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
-    for kind in ["message.queued", "chat.created", "client.created", "user.signed_in", "tenant.created"] {
-        assert!(kinds.iter().any(|(k, _)| k == kind), "{kind} missing from {kinds:?}");
+    for kind in [
+        "message.queued",
+        "chat.created",
+        "client.created",
+        "user.signed_in",
+        "tenant.created",
+    ] {
+        assert!(
+            kinds.iter().any(|(k, _)| k == kind),
+            "{kind} missing from {kinds:?}"
+        );
     }
     assert_eq!(kinds[0].0, "message.queued", "newest first");
     assert_eq!(kinds[0].1, format!("user:{me}"));
     let for_client = hub
-        .gql(Some(&token), "query($t: String) { auditLog(target: $t) { edges { node { kind } } } }", json!({ "t": format!("client:{}", c["id"].as_str().unwrap()) }))
+        .gql(
+            Some(&token),
+            "query($t: String) { auditLog(target: $t) { edges { node { kind } } } }",
+            json!({ "t": format!("client:{}", c["id"].as_str().unwrap()) }),
+        )
         .await;
-    assert_eq!(for_client.ok()["auditLog"]["edges"][0]["node"]["kind"], "client.created");
+    assert_eq!(
+        for_client.ok()["auditLog"]["edges"][0]["node"]["kind"],
+        "client.created"
+    );
 }
 
 #[tokio::test]
@@ -416,18 +721,36 @@ async fn error_codes_name_what_went_wrong() {
         .await;
     assert_eq!(wrong.code(), "UNAUTHENTICATED");
     let missing = hub
-        .gql(Some(&token), "query($id: ID!) { client(id: $id) { id } }", json!({ "id": "0190a0a0-0000-7000-8000-000000000000" }))
+        .gql(
+            Some(&token),
+            "query($id: ID!) { client(id: $id) { id } }",
+            json!({ "id": "0190a0a0-0000-7000-8000-000000000000" }),
+        )
         .await;
     assert_eq!(missing.code(), "NOT_FOUND");
-    let malformed = hub.gql(Some(&token), "{ client(id: \"abc\") { id } }", json!({})).await;
+    let malformed = hub
+        .gql(Some(&token), "{ client(id: \"abc\") { id } }", json!({}))
+        .await;
     assert_eq!(malformed.code(), "VALIDATION");
     assert_eq!(malformed.field(), Some("id"));
-    let page = hub.gql(Some(&token), "{ chats(first: 100000) { edges { cursor } } }", json!({})).await;
+    let page = hub
+        .gql(
+            Some(&token),
+            "{ chats(first: 100000) { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(page.field(), Some("first"));
-    let agent = hub.user_with_role(&token, "default", "agent@example.com", "AGENT").await;
+    let agent = hub
+        .user_with_role(&token, "default", "agent@example.com", "AGENT")
+        .await;
     let forbidden = hub.gql(Some(&agent), "{ users { id } }", json!({})).await;
     assert_eq!(forbidden.code(), "FORBIDDEN");
-    assert!(forbidden.message().contains("agent"), "{}", forbidden.message());
+    assert!(
+        forbidden.message().contains("agent"),
+        "{}",
+        forbidden.message()
+    );
     let dup = hub
         .gql(Some(&token), "mutation { createUser(input: { email: \"AGENT@example.com\", name: \"x\", role: AGENT, password: \"long password 1\" }) { id } }", json!({}))
         .await;
@@ -442,24 +765,46 @@ async fn error_codes_name_what_went_wrong() {
 #[tokio::test]
 async fn sign_out_revokes_the_token_and_deactivation_revokes_all() {
     let (_d, hub, admin) = admin_hub().await;
-    let t = hub.sign_in("default", "admin@example.com", ADMIN_PASSWORD).await;
-    assert_eq!(hub.gql(Some(&t), "mutation { signOut }", json!({})).await.ok()["signOut"], true);
+    let t = hub
+        .sign_in("default", "admin@example.com", ADMIN_PASSWORD)
+        .await;
+    assert_eq!(
+        hub.gql(Some(&t), "mutation { signOut }", json!({}))
+            .await
+            .ok()["signOut"],
+        true
+    );
     let after = hub.gql(Some(&t), "{ me { id } }", json!({})).await;
     assert_eq!(after.code(), "UNAUTHENTICATED");
     assert!(after.message().contains("revoked"));
-    let agent = hub.user_with_role(&admin, "default", "agent@example.com", "AGENT").await;
+    let agent = hub
+        .user_with_role(&admin, "default", "agent@example.com", "AGENT")
+        .await;
     let id = hub.gql(Some(&agent), "{ me { id } }", json!({})).await.ok()["me"]["id"].clone();
-    hub.gql(Some(&admin), "mutation($id: ID!) { updateUser(id: $id, input: { active: false }) { active } }", json!({ "id": id }))
-        .await
-        .ok();
-    assert_eq!(hub.gql(Some(&agent), "{ me { id } }", json!({})).await.code(), "UNAUTHENTICATED");
+    hub.gql(
+        Some(&admin),
+        "mutation($id: ID!) { updateUser(id: $id, input: { active: false }) { active } }",
+        json!({ "id": id }),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        hub.gql(Some(&agent), "{ me { id } }", json!({}))
+            .await
+            .code(),
+        "UNAUTHENTICATED"
+    );
     let relogin = hub
         .gql(None, "mutation { signIn(tenant: \"default\", email: \"agent@example.com\", password: \"user password 1\") { token } }", json!({}))
         .await;
     assert_eq!(relogin.code(), "UNAUTHENTICATED");
     let own = hub.gql(Some(&admin), "{ me { id } }", json!({})).await.ok()["me"]["id"].clone();
     let selfdemote = hub
-        .gql(Some(&admin), "mutation($id: ID!) { updateUser(id: $id, input: { role: AGENT }) { id } }", json!({ "id": own }))
+        .gql(
+            Some(&admin),
+            "mutation($id: ID!) { updateUser(id: $id, input: { role: AGENT }) { id } }",
+            json!({ "id": own }),
+        )
         .await;
     assert_eq!(selfdemote.code(), "VALIDATION");
 }
@@ -470,38 +815,80 @@ async fn api_tokens_authenticate_integrations_until_revoked() {
     let r = hub
         .gql(Some(&admin), "mutation { createApiToken(name: \"billing\", expiresInDays: 30) { token apiToken { id name expiresAt } } }", json!({}))
         .await;
-    let token = r.ok()["createApiToken"]["token"].as_str().unwrap().to_owned();
+    let token = r.ok()["createApiToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let id = r.ok()["createApiToken"]["apiToken"]["id"].clone();
-    assert_eq!(hub.gql(Some(&token), "{ me { role } }", json!({})).await.ok()["me"]["role"], "ADMIN");
-    let list = hub.gql(Some(&admin), "{ apiTokens { id name } }", json!({})).await;
+    assert_eq!(
+        hub.gql(Some(&token), "{ me { role } }", json!({}))
+            .await
+            .ok()["me"]["role"],
+        "ADMIN"
+    );
+    let list = hub
+        .gql(Some(&admin), "{ apiTokens { id name } }", json!({}))
+        .await;
     assert_eq!(list.ok()["apiTokens"][0]["name"], "billing");
-    hub.gql(Some(&admin), "mutation($id: ID!) { revokeApiToken(id: $id) }", json!({ "id": id })).await.ok();
-    assert_eq!(hub.gql(Some(&token), "{ me { id } }", json!({})).await.code(), "UNAUTHENTICATED");
+    hub.gql(
+        Some(&admin),
+        "mutation($id: ID!) { revokeApiToken(id: $id) }",
+        json!({ "id": id }),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        hub.gql(Some(&token), "{ me { id } }", json!({}))
+            .await
+            .code(),
+        "UNAUTHENTICATED"
+    );
 }
 
 #[tokio::test]
 async fn data_survives_a_restart() {
     let data = DataDir::new();
     let hub = data.start();
-    let token = hub.sign_in("default", "admin@example.com", ADMIN_PASSWORD).await;
+    let token = hub
+        .sign_in("default", "admin@example.com", ADMIN_PASSWORD)
+        .await;
     let c = hub.create_client(&token, json!({ "firstName": "Ann", "contacts": [{ "kind": "PHONE", "value": "+14155552671" }] })).await;
     let chat = hub.open_chat(&token, c["id"].as_str().unwrap()).await;
-    hub.gql(Some(&token), SEND, json!({ "i": { "chatId": chat, "text": "Still here?" } })).await.ok();
+    hub.gql(
+        Some(&token),
+        SEND,
+        json!({ "i": { "chatId": chat, "text": "Still here?" } }),
+    )
+    .await
+    .ok();
     hub.stop();
     let hub = data.start();
-    assert!(!hub.stdout.join("\n").contains("First start"), "no second bootstrap");
+    assert!(
+        !hub.stdout.join("\n").contains("First start"),
+        "no second bootstrap"
+    );
     let r = hub.gql(Some(&token), CHAT, json!({ "id": chat })).await;
-    let edges = r.ok()["chat"]["messages"]["edges"].as_array().unwrap().clone();
-    assert_eq!(edges[0]["node"]["text"], "Still here?", "the session token and the data survived");
+    let edges = r.ok()["chat"]["messages"]["edges"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        edges[0]["node"]["text"], "Still here?",
+        "the session token and the data survived"
+    );
 }
 
 #[tokio::test]
 async fn the_checked_in_graphql_schema_matches_the_code() {
-    let out = std::process::Command::new(support::hub_bin()).arg("schema").output().unwrap();
+    let out = std::process::Command::new(support::hub_bin())
+        .arg("schema")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let generated = String::from_utf8(out.stdout).unwrap();
-    let checked_in = std::fs::read_to_string(support::workspace_file("schema/graphql/schema.graphql"))
-        .expect("schema/graphql/schema.graphql exists");
+    let checked_in =
+        std::fs::read_to_string(support::workspace_file("schema/graphql/schema.graphql"))
+            .expect("schema/graphql/schema.graphql exists");
     assert!(
         generated == checked_in,
         "schema/graphql/schema.graphql is out of date: run `cargo xtask schema` and commit the result"

@@ -64,13 +64,25 @@ where
         f(i).await;
         samples.push(t.elapsed());
     }
-    Stats { name, samples, wall: start.elapsed() }
+    Stats {
+        name,
+        samples,
+        wall: start.elapsed(),
+    }
 }
 
 fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0)))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<f64>()
+                    .unwrap_or(0.0)
+            })
+        })
         .unwrap_or(0.0)
         / 1024.0
 }
@@ -91,11 +103,20 @@ async fn bench() -> anyhow::Result<()> {
     config.database.url = format!("surrealkv://{}", dir.path().join("db").display());
     let settings: DatabaseSettings = config.database_settings();
     let store = Store::open(&settings).await?;
-    let created = hub::bootstrap::create_tenant(&store, "Bench", "bench", "admin@bench.test", Some("bench password 1")).await?;
+    let created = hub::bootstrap::create_tenant(
+        &store,
+        "Bench",
+        "bench",
+        "admin@bench.test",
+        Some("bench password 1"),
+    )
+    .await?;
     let tenant = created.tenant.id;
     let ts = store.tenant(tenant);
 
-    println!("seeding {clients} clients, each with a phone contact, a chat and one inbound message …");
+    println!(
+        "seeding {clients} clients, each with a phone contact, a chat and one inbound message …"
+    );
     let seed_start = Instant::now();
     let workers = 8;
     let mut handles = Vec::new();
@@ -105,12 +126,28 @@ async fn bench() -> anyhow::Result<()> {
             for i in (w..clients).step_by(workers) {
                 let now = Utc::now();
                 let c = Client::new(tenant, &format!("Client{i}"), now).expect("client");
-                let contact = Contact::new(ContactValue::parse(ContactKind::Phone, &phone(i), None).expect("phone"), None, now).expect("contact");
-                ts.create_client(&c, &[contact], &Actor::System).await.expect("create client");
+                let contact = Contact::new(
+                    ContactValue::parse(ContactKind::Phone, &phone(i), None).expect("phone"),
+                    None,
+                    now,
+                )
+                .expect("contact");
+                ts.create_client(&c, &[contact], &Actor::System)
+                    .await
+                    .expect("create client");
                 let id = c.id();
                 ts.receive_message(
                     id,
-                    |chat| Ok(Message::new(chat, "hello, is anyone there?", Sender::Sms { phone: phone(i) }, Transport::Sms, vec![], Utc::now())?),
+                    |chat| {
+                        Ok(Message::new(
+                            chat,
+                            "hello, is anyone there?",
+                            Sender::Sms { phone: phone(i) },
+                            Transport::Sms,
+                            vec![],
+                            Utc::now(),
+                        )?)
+                    },
                     &Actor::System,
                 )
                 .await
@@ -136,28 +173,48 @@ async fn bench() -> anyhow::Result<()> {
     tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::new();
     let token: String = {
-        let r: serde_json::Value = http
+        let body = json!({ "query": "mutation { signIn(tenant: \"bench\", email: \"admin@bench.test\", password: \"bench password 1\") { token } }" });
+        let bytes = http
             .post(&url)
-            .json(&json!({ "query": "mutation { signIn(tenant: \"bench\", email: \"admin@bench.test\", password: \"bench password 1\") { token } }" }))
+            .header("content-type", "application/json")
+            .body(body.to_string())
             .send()
             .await?
-            .json()
+            .bytes()
             .await?;
-        r["data"]["signIn"]["token"].as_str().expect("token").to_owned()
+        let r: serde_json::Value = serde_json::from_slice(&bytes)?;
+        r["data"]["signIn"]["token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
     };
     let gql = |query: String| {
         let http = http.clone();
         let url = url.clone();
         let token = token.clone();
         async move {
-            let r: serde_json::Value = http.post(&url).bearer_auth(&token).json(&json!({ "query": query })).send().await.expect("send").json().await.expect("json");
+            let body = json!({ "query": query }).to_string();
+            let resp = http
+                .post(&url)
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("send");
+            let r: serde_json::Value =
+                serde_json::from_slice(&resp.bytes().await.expect("body")).expect("json");
             assert!(r.get("errors").is_none(), "{r}");
             r
         }
     };
     // Warm up.
     for i in 0..50 {
-        gql(format!("{{ clientByContact(kind: PHONE, value: \"{}\") {{ id }} }}", phone(i * 7 % clients))).await;
+        gql(format!(
+            "{{ clientByContact(kind: PHONE, value: \"{}\") {{ id }} }}",
+            phone(i * 7 % clients)
+        ))
+        .await;
     }
     let mut rng_state = 0x2545F4914F6CDD1Du64;
     let mut next = move || {
@@ -169,14 +226,21 @@ async fn bench() -> anyhow::Result<()> {
     let picks: Vec<usize> = (0..samples).map(|_| next() % clients).collect();
 
     println!();
-    println!("{} clients in the tenant; {samples} samples each; RSS {:.0} MiB", clients, rss_mib());
+    println!(
+        "{} clients in the tenant; {samples} samples each; RSS {:.0} MiB",
+        clients,
+        rss_mib()
+    );
     let mut results = Vec::new();
     results.push(
         measure("store: client by phone", samples, |i| {
             let ts = ts.clone();
             let v = ContactValue::parse(ContactKind::Phone, &phone(picks[i]), None).expect("phone");
             async move {
-                ts.client_by_contact(&v).await.expect("lookup").expect("found");
+                ts.client_by_contact(&v)
+                    .await
+                    .expect("lookup")
+                    .expect("found");
             }
         })
         .await,
@@ -194,7 +258,10 @@ async fn bench() -> anyhow::Result<()> {
         measure("store: chat list first page (20)", samples, |_| {
             let ts = ts.clone();
             async move {
-                let page = ts.chats_page(&Default::default(), None, 20).await.expect("page");
+                let page = ts
+                    .chats_page(&Default::default(), None, 20)
+                    .await
+                    .expect("page");
                 assert_eq!(page.len(), 20);
             }
         })

@@ -138,13 +138,18 @@ impl Config {
             let Some(path) = name.strip_prefix("HUB_") else {
                 continue;
             };
+            // An empty variable means "not set", as in most deployment tools.
+            if value.is_empty() {
+                continue;
+            }
             let keys: Vec<String> = path.split("__").map(|k| k.to_ascii_lowercase()).collect();
             if keys.iter().any(String::is_empty) {
-                return Err(ConfigError::Invalid(format!("{name}: malformed variable name")));
+                return Err(ConfigError::Invalid(format!(
+                    "{name}: malformed variable name"
+                )));
             }
-            set_path(&mut table, &keys, env_value(&value)).map_err(|e| {
-                ConfigError::Invalid(format!("{name}: {e}"))
-            })?;
+            set_path(&mut table, &keys, env_value(&value))
+                .map_err(|e| ConfigError::Invalid(format!("{name}: {e}")))?;
         }
         let config: Config = table
             .try_into()
@@ -165,7 +170,8 @@ impl Config {
             && (self.database.username.is_none() || self.database.password.is_none())
         {
             return Err(ConfigError::Invalid(
-                "database.username and database.password are required for a SurrealDB server".into(),
+                "database.username and database.password are required for a SurrealDB server"
+                    .into(),
             ));
         }
         if self.auth.session_hours == 0 || self.auth.session_hours > 24 * 90 {
@@ -174,19 +180,22 @@ impl Config {
             ));
         }
         if let Some(region) = &self.contacts.default_region {
-            crate::domain::contact::normalise_phone("+14155552671", Some(region)).map_err(|_| {
-                ConfigError::Invalid(format!(
-                    "contacts.default_region `{region}` is not a country code like US or GB"
-                ))
-            })?;
+            crate::domain::contact::normalise_phone("+14155552671", Some(region)).map_err(
+                |_| {
+                    ConfigError::Invalid(format!(
+                        "contacts.default_region `{region}` is not a country code like US or GB"
+                    ))
+                },
+            )?;
         }
         crate::domain::tenant::parse_slug(&self.bootstrap.tenant_slug)
             .map_err(|e| ConfigError::Invalid(format!("bootstrap.tenant_slug: {}", e.message)))?;
         crate::domain::contact::normalise_email(&self.bootstrap.admin_email)
             .map_err(|e| ConfigError::Invalid(format!("bootstrap.admin_email: {}", e.message)))?;
         if let Some(p) = &self.bootstrap.admin_password {
-            crate::domain::user::check_password_strength(p)
-                .map_err(|e| ConfigError::Invalid(format!("bootstrap.admin_password: {}", e.message)))?;
+            crate::domain::user::check_password_strength(p).map_err(|e| {
+                ConfigError::Invalid(format!("bootstrap.admin_password: {}", e.message))
+            })?;
         }
         if !["error", "warn", "info", "debug", "trace"]
             .iter()
@@ -253,7 +262,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -267,10 +279,18 @@ mod tests {
     fn environment_overrides_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hub.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\n[auth]\nsession_hours = 4\n").unwrap();
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\n[auth]\nsession_hours = 4\n",
+        )
+        .unwrap();
         let c = Config::load(
             Some(&path),
-            env(&[("HUB_AUTH__SESSION_HOURS", "8"), ("HUB_DATABASE__URL", "mem://"), ("PATH", "/bin")]),
+            env(&[
+                ("HUB_AUTH__SESSION_HOURS", "8"),
+                ("HUB_DATABASE__URL", "mem://"),
+                ("PATH", "/bin"),
+            ]),
         )
         .unwrap();
         assert_eq!(c.listen.port(), 9000);
@@ -291,10 +311,14 @@ mod tests {
         let err = Config::load(None, env(&[("HUB_AUTH__SESSION_HOURS", "0")])).unwrap_err();
         assert!(err.to_string().contains("session_hours"), "{err}");
         let err = Config::load(None, env(&[("HUB_LISTEN", "nowhere")])).unwrap_err();
-        assert!(err.to_string().contains("listen") || err.to_string().contains("address"), "{err}");
+        assert!(
+            err.to_string().contains("listen") || err.to_string().contains("address"),
+            "{err}"
+        );
         let err = Config::load(None, env(&[("HUB_CONTACTS__DEFAULT_REGION", "ZZ")])).unwrap_err();
         assert!(err.to_string().contains("default_region"), "{err}");
-        let err = Config::load(None, env(&[("HUB_BOOTSTRAP__ADMIN_PASSWORD", "short")])).unwrap_err();
+        let err =
+            Config::load(None, env(&[("HUB_BOOTSTRAP__ADMIN_PASSWORD", "short")])).unwrap_err();
         assert!(err.to_string().contains("admin_password"), "{err}");
     }
 }

@@ -73,7 +73,8 @@ fn main() -> Result<()> {
 
 async fn open_store(config: &Config) -> Result<Store> {
     if let Some(dir) = config.database.url.strip_prefix("surrealkv://") {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {dir}"))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the data directory {dir}"))?;
     }
     Store::open(&config.database_settings())
         .await
@@ -85,20 +86,41 @@ async fn run(command: Command, config: Config) -> Result<()> {
         Command::Schema => unreachable!("handled before configuration is read"),
         Command::Migrate => {
             let store = open_store(&config).await?;
-            println!("database at schema version {}", store.schema_version().await?);
+            println!(
+                "database at schema version {}",
+                store.schema_version().await?
+            );
         }
-        Command::Tenant { command: TenantCommand::List } => {
+        Command::Tenant {
+            command: TenantCommand::List,
+        } => {
             let store = open_store(&config).await?;
             for t in store.tenants().await? {
                 println!("{}\t{}\t{}", t.slug, t.name, t.id);
             }
         }
         Command::Tenant {
-            command: TenantCommand::Create { name, slug, admin_email, admin_password },
+            command:
+                TenantCommand::Create {
+                    name,
+                    slug,
+                    admin_email,
+                    admin_password,
+                },
         } => {
             let store = open_store(&config).await?;
-            let created = hub::bootstrap::create_tenant(&store, &name, &slug, &admin_email, admin_password.as_deref()).await?;
-            println!("created tenant `{}` with admin {}", created.tenant.slug, created.admin.email);
+            let created = hub::bootstrap::create_tenant(
+                &store,
+                &name,
+                &slug,
+                &admin_email,
+                admin_password.as_deref(),
+            )
+            .await?;
+            println!(
+                "created tenant `{}` with admin {}",
+                created.tenant.slug, created.admin.email
+            );
             if let Some(p) = created.generated_password {
                 println!("admin password (shown once): {p}");
             }
@@ -112,10 +134,19 @@ async fn serve(config: Config) -> Result<()> {
     let store = open_store(&config).await?;
     if !store.has_tenants().await? {
         let b = &config.bootstrap;
-        let created = hub::bootstrap::create_tenant(&store, &b.tenant_name, &b.tenant_slug, &b.admin_email, b.admin_password.as_deref())
-            .await
-            .context("cannot create the first tenant")?;
-        println!("First start: created tenant `{}` and its admin.", created.tenant.slug);
+        let created = hub::bootstrap::create_tenant(
+            &store,
+            &b.tenant_name,
+            &b.tenant_slug,
+            &b.admin_email,
+            b.admin_password.as_deref(),
+        )
+        .await
+        .context("cannot create the first tenant")?;
+        println!(
+            "First start: created tenant `{}` and its admin.",
+            created.tenant.slug
+        );
         println!("  tenant:   {}", created.tenant.slug);
         println!("  e-mail:   {}", created.admin.email);
         match &created.generated_password {
@@ -127,11 +158,16 @@ async fn serve(config: Config) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let public = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let public = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
     let app = hub::api::router(store, Arc::new(config));
     // Tests and scripts read this line to learn the port.
     println!("hub listening on http://{addr}");
-    println!("Open {public}/graphql to explore the API; sign in with mutation signIn(tenant, email, password).");
+    println!(
+        "Open {public}/graphql to explore the API; sign in with mutation signIn(tenant, email, password)."
+    );
     tracing::info!(%addr, "listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -23,7 +23,9 @@ pub struct DataDir {
 
 impl DataDir {
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("temp dir") }
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     pub fn db_url(&self) -> String {
@@ -48,11 +50,24 @@ impl DataDir {
     /// Runs `hub tenant create` (the hub must not be running on this directory).
     pub fn create_tenant(&self, slug: &str, admin_email: &str) {
         let out = self
-            .command(&["tenant", "create", "--name", &format!("{slug} Inc"), "--slug", slug, "--admin-email", admin_email])
+            .command(&[
+                "tenant",
+                "create",
+                "--name",
+                &format!("{slug} Inc"),
+                "--slug",
+                slug,
+                "--admin-email",
+                admin_email,
+            ])
             .env("HUB_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .output()
             .expect("run hub tenant create");
-        assert!(out.status.success(), "hub tenant create failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "hub tenant create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Runs a `hub` command to completion, returning (success, stdout, stderr).
@@ -97,7 +112,12 @@ impl DataDir {
             let _ = tx.send(Err(lines));
         });
         match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Ok((url, stdout))) => Hub { child, url, stdout, http: reqwest::Client::new() },
+            Ok(Ok((url, stdout))) => Hub {
+                child,
+                url,
+                stdout,
+                http: reqwest::Client::new(),
+            },
             other => {
                 let _ = child.kill();
                 panic!("hub did not start: {other:?}");
@@ -131,7 +151,11 @@ pub struct Gql {
 impl Gql {
     /// `data`, asserting there were no errors.
     pub fn ok(&self) -> &Value {
-        assert!(self.body.get("errors").is_none(), "unexpected errors: {:#}", self.body);
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {:#}",
+            self.body
+        );
         &self.body["data"]
     }
 
@@ -170,13 +194,15 @@ impl Hub {
         let mut req = self
             .http
             .post(format!("{}/graphql", self.url))
-            .json(&json!({ "query": query, "variables": variables }));
+            .header("content-type", "application/json")
+            .body(json!({ "query": query, "variables": variables }).to_string());
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
         let resp = req.send().await.expect("POST /graphql");
         let status = resp.status().as_u16();
-        let body = resp.json::<Value>().await.expect("JSON body");
+        let bytes = resp.bytes().await.expect("response body");
+        let body: Value = serde_json::from_slice(&bytes).expect("JSON body");
         Gql { status, body }
     }
 
@@ -188,11 +214,20 @@ impl Hub {
                 json!({ "t": tenant, "e": email, "p": password }),
             )
             .await;
-        r.ok()["signIn"]["token"].as_str().expect("token").to_owned()
+        r.ok()["signIn"]["token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
     }
 
     /// Creates a user with `role` and returns a signed-in token for them.
-    pub async fn user_with_role(&self, admin: &str, tenant: &str, email: &str, role: &str) -> String {
+    pub async fn user_with_role(
+        &self,
+        admin: &str,
+        tenant: &str,
+        email: &str,
+        role: &str,
+    ) -> String {
         self.gql(
             Some(admin),
             "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",

@@ -22,7 +22,9 @@ fn main() -> Result<()> {
         "bench" => bench(&rest),
         _ => {
             eprintln!("usage: cargo xtask <run|test|schema|bench> [args]");
-            eprintln!("  run     build and start the hub on 127.0.0.1:8080 (embedded database in ./data)");
+            eprintln!(
+                "  run     build and start the hub on 127.0.0.1:8080 (embedded database in ./data)"
+            );
             eprintln!("  test    run every check and test");
             eprintln!("  schema  regenerate schema/graphql/schema.graphql");
             eprintln!("  bench   run the benchmark programs");
@@ -32,7 +34,10 @@ fn main() -> Result<()> {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_owned()
 }
 
 fn cargo() -> Command {
@@ -44,7 +49,9 @@ fn cargo() -> Command {
 fn status(mut cmd: Command) -> Result<()> {
     let shown = format!("{cmd:?}");
     eprintln!("$ {shown}");
-    let st = cmd.status().with_context(|| format!("cannot start {shown}"))?;
+    let st = cmd
+        .status()
+        .with_context(|| format!("cannot start {shown}"))?;
     if !st.success() {
         bail!("{shown} failed ({st})");
     }
@@ -82,15 +89,29 @@ fn test() -> Result<()> {
     tests.args(["test", "--release", "--workspace", "--all-targets"]);
     status(tests)?;
     let mut clippy = cargo();
-    clippy.args(["clippy", "--release", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    clippy.args([
+        "clippy",
+        "--release",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     status(clippy)
 }
 
 fn schema() -> Result<()> {
     let hub = build_hub()?;
-    let out = Command::new(hub).arg("schema").output().context("run hub schema")?;
+    let out = Command::new(hub)
+        .arg("schema")
+        .output()
+        .context("run hub schema")?;
     if !out.status.success() {
-        bail!("hub schema failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "hub schema failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let path = root().join("schema/graphql/schema.graphql");
     std::fs::write(&path, out.stdout)?;
@@ -100,7 +121,15 @@ fn schema() -> Result<()> {
 
 fn bench(args: &[String]) -> Result<()> {
     let mut cmd = cargo();
-    cmd.args(["run", "--release", "--package", "hub", "--example", "bench_core", "--"]);
+    cmd.args([
+        "run",
+        "--release",
+        "--package",
+        "hub",
+        "--example",
+        "bench_core",
+        "--",
+    ]);
     cmd.args(args);
     status(cmd)
 }

@@ -25,15 +25,25 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Api
             "the Authorization header must be `Bearer <token>`".into(),
         ));
     };
-    let Some(token) = state.store.token_by_hash(&hash_token(secret.trim())).await? else {
-        return Ok(Caller::Rejected("the token is not known; sign in again".into()));
+    let Some(token) = state
+        .store
+        .token_by_hash(&hash_token(secret.trim()))
+        .await?
+    else {
+        return Ok(Caller::Rejected(
+            "the token is not known; sign in again".into(),
+        ));
     };
     let now = Utc::now();
     if token.revoked_at.is_some() {
-        return Ok(Caller::Rejected("the token was revoked; sign in again".into()));
+        return Ok(Caller::Rejected(
+            "the token was revoked; sign in again".into(),
+        ));
     }
     if !token.is_valid_at(now) {
-        return Ok(Caller::Rejected("the token has expired; sign in again".into()));
+        return Ok(Caller::Rejected(
+            "the token has expired; sign in again".into(),
+        ));
     }
     let user = match state.store.tenant(token.tenant).user(token.user).await {
         Ok(u) => u,

@@ -48,7 +48,10 @@ async fn graphql_handler(
         Ok(caller) => request = request.data(caller),
         Err(e) => {
             let err: async_graphql::Error = e.into();
-            return async_graphql::Response::from_errors(vec![err.into_server_error(Default::default())]).into();
+            return async_graphql::Response::from_errors(vec![
+                err.into_server_error(Default::default()),
+            ])
+            .into();
         }
     }
     schema.execute(request).await.into()

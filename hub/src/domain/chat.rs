@@ -86,13 +86,20 @@ mod tests {
     fn chat_tracks_last_message_time_and_unread_count() {
         let now = Utc::now();
         let mut chat = Chat::new(TenantId::new(), ClientId::new(), now);
-        assert_eq!(chat.created_at(), now, "creation timestamp is fixed at creation");
+        assert_eq!(
+            chat.created_at(),
+            now,
+            "creation timestamp is fixed at creation"
+        );
         let sms = Sender::Sms { phone: "+1".into() };
         let inbound = Message::new(chat.id(), "hi", sms, Transport::Sms, vec![], now).unwrap();
         chat.record_message(&inbound);
         assert_eq!(chat.unread_count, 1);
         assert_eq!(chat.last_message_at, Some(now));
-        let user = Sender::User { user_id: UserId::new(), name: "Bo".into() };
+        let user = Sender::User {
+            user_id: UserId::new(),
+            name: "Bo".into(),
+        };
         let later = now + chrono::Duration::seconds(3);
         let reply = Message::new(chat.id(), "hello", user, Transport::Sms, vec![], later).unwrap();
         chat.record_message(&reply);

@@ -40,7 +40,10 @@ impl FromStr for Gender {
             "female" => Ok(Gender::Female),
             "male" => Ok(Gender::Male),
             "other" => Ok(Gender::Other),
-            _ => Err(DomainError::new("gender", format!("`{s}` is not female, male or other"))),
+            _ => Err(DomainError::new(
+                "gender",
+                format!("`{s}` is not female, male or other"),
+            )),
         }
     }
 }
@@ -190,11 +193,15 @@ impl Client {
 
     /// "First Middle Last", as people read it.
     pub fn display_name(&self) -> String {
-        [Some(self.first_name.as_str()), self.middle_name(), self.last_name()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ")
+        [
+            Some(self.first_name.as_str()),
+            self.middle_name(),
+            self.last_name(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 
     fn touch(&mut self, now: DateTime<Utc>) -> DomainResult<()> {
@@ -241,7 +248,10 @@ impl Client {
                 return Err(DomainError::new("dateOfBirth", "must not be in the future"));
             }
             if d < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date") {
-                return Err(DomainError::new("dateOfBirth", "must be on or after 1900-01-01"));
+                return Err(DomainError::new(
+                    "dateOfBirth",
+                    "must be on or after 1900-01-01",
+                ));
             }
         }
         self.touch(now)?;
@@ -280,7 +290,10 @@ impl Client {
     /// "Soft delete pattern": the profile is marked inactive, not removed.
     pub fn delete(&mut self, now: DateTime<Utc>) -> DomainResult<()> {
         if self.is_deleted() {
-            return Err(DomainError::new("clientId", "this client is already deleted"));
+            return Err(DomainError::new(
+                "clientId",
+                "this client is already deleted",
+            ));
         }
         self.deleted_at = Some(now);
         self.updated_at = now.max(self.updated_at);
@@ -310,8 +323,15 @@ mod tests {
         let err = Client::new(TenantId::new(), "  ", Utc::now()).unwrap_err();
         assert_eq!(err.field, "firstName");
         let mut c = ann();
-        assert_eq!(c.set_first_name("", Utc::now()).unwrap_err().field, "firstName");
-        assert_eq!(c.first_name(), "Ann", "a refused change leaves the client as it was");
+        assert_eq!(
+            c.set_first_name("", Utc::now()).unwrap_err().field,
+            "firstName"
+        );
+        assert_eq!(
+            c.first_name(),
+            "Ann",
+            "a refused change leaves the client as it was"
+        );
     }
 
     #[test]
@@ -340,7 +360,10 @@ mod tests {
         let mut c = ann();
         let now = Utc::now();
         let tomorrow = now.date_naive().succ_opt().unwrap();
-        assert_eq!(c.set_date_of_birth(Some(tomorrow), now).unwrap_err().field, "dateOfBirth");
+        assert_eq!(
+            c.set_date_of_birth(Some(tomorrow), now).unwrap_err().field,
+            "dateOfBirth"
+        );
         let old = NaiveDate::from_ymd_opt(1850, 1, 1);
         assert!(c.set_date_of_birth(old, now).is_err());
         let ok = NaiveDate::from_ymd_opt(1990, 5, 17);

@@ -122,7 +122,10 @@ pub fn normalise_email(raw: &str) -> DomainResult<String> {
     let err = || {
         DomainError::new(
             "value",
-            format!("`{}` is not an e-mail address like name@example.com", raw.trim()),
+            format!(
+                "`{}` is not an e-mail address like name@example.com",
+                raw.trim()
+            ),
         )
     };
     let (local, domain) = value.split_once('@').ok_or_else(err)?;
@@ -151,7 +154,9 @@ pub fn normalise_phone(raw: &str, default_region: Option<&str>) -> DomainResult<
     let number = phonenumber::parse(region, raw).map_err(|_| {
         DomainError::new(
             "value",
-            format!("`{raw}` is not a phone number; write it with its country code, like +14155550100"),
+            format!(
+                "`{raw}` is not a phone number; write it with its country code, like +14155550100"
+            ),
         )
     })?;
     if !phonenumber::is_valid(&number) {
@@ -206,7 +211,10 @@ impl FromStr for ConsentStatus {
             "unknown" => Ok(Self::Unknown),
             "opted_in" => Ok(Self::OptedIn),
             "opted_out" => Ok(Self::OptedOut),
-            _ => Err(DomainError::new("consent", format!("`{s}` is not a consent status"))),
+            _ => Err(DomainError::new(
+                "consent",
+                format!("`{s}` is not a consent status"),
+            )),
         }
     }
 }
@@ -290,8 +298,19 @@ mod tests {
     fn emails_are_lower_cased() {
         let e = ContactValue::parse(ContactKind::Email, " Ann.Lee@Example.COM ", None).unwrap();
         assert_eq!(e.as_str(), "ann.lee@example.com");
-        for bad in ["ann", "ann@", "@x.com", "a b@x.com", "a@x", "a@.x.com", "a@x..com"] {
-            assert!(ContactValue::parse(ContactKind::Email, bad, None).is_err(), "{bad}");
+        for bad in [
+            "ann",
+            "ann@",
+            "@x.com",
+            "a b@x.com",
+            "a@x",
+            "a@.x.com",
+            "a@x..com",
+        ] {
+            assert!(
+                ContactValue::parse(ContactKind::Email, bad, None).is_err(),
+                "{bad}"
+            );
         }
     }
 

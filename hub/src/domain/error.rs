@@ -51,8 +51,14 @@ fn bounded(field: &'static str, value: &str, max: usize) -> DomainResult<String>
             format!("is {len} characters long; at most {max} are allowed"),
         ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-        return Err(DomainError::new(field, "must not contain control characters"));
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        return Err(DomainError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(value.to_owned())
 }
@@ -65,7 +71,12 @@ mod tests {
     fn required_text_is_trimmed_and_bounded() {
         assert_eq!(required_text("f", "  Ann ", 10).unwrap(), "Ann");
         assert_eq!(required_text("f", "   ", 10).unwrap_err().field, "f");
-        assert!(required_text("f", "abcdef", 5).unwrap_err().message.contains("at most 5"));
+        assert!(
+            required_text("f", "abcdef", 5)
+                .unwrap_err()
+                .message
+                .contains("at most 5")
+        );
         assert!(required_text("f", "a\u{0}b", 5).is_err());
     }
 
@@ -73,6 +84,9 @@ mod tests {
     fn optional_text_treats_blank_as_unset() {
         assert_eq!(optional_text("f", Some("  "), 3).unwrap(), None);
         assert_eq!(optional_text("f", None, 3).unwrap(), None);
-        assert_eq!(optional_text("f", Some(" x "), 3).unwrap(), Some("x".into()));
+        assert_eq!(
+            optional_text("f", Some(" x "), 3).unwrap(),
+            Some("x".into())
+        );
     }
 }

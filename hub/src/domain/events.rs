@@ -91,7 +91,12 @@ pub struct DomainEvent {
 }
 
 impl DomainEvent {
-    pub fn new(kind: EventKind, actor: &Actor, target: impl Into<String>, data: serde_json::Value) -> Self {
+    pub fn new(
+        kind: EventKind,
+        actor: &Actor,
+        target: impl Into<String>,
+        data: serde_json::Value,
+    ) -> Self {
         Self {
             kind,
             actor: actor.clone(),
@@ -109,7 +114,10 @@ mod tests {
     fn actors_are_named_for_the_audit_log() {
         let id = UserId::new();
         assert_eq!(Actor::User(id).to_string(), format!("user:{id}"));
-        assert_eq!(Actor::Provider("twilio".into()).to_string(), "provider:twilio");
+        assert_eq!(
+            Actor::Provider("twilio".into()).to_string(),
+            "provider:twilio"
+        );
         assert_eq!(EventKind::MessageReceived.as_str(), "message.received");
     }
 }

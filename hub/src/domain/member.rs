@@ -97,7 +97,10 @@ mod tests {
     fn one_member_per_participant_key() {
         let u = UserId::new();
         assert_eq!(Participant::User(u).key(), Participant::User(u).key());
-        assert_ne!(Participant::User(u).key(), Participant::Client(ClientId::new()).key());
+        assert_ne!(
+            Participant::User(u).key(),
+            Participant::Client(ClientId::new()).key()
+        );
         assert_eq!(Participant::Service("bot".into()).kind(), "service");
     }
 }

@@ -75,18 +75,44 @@ impl FromStr for Transport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sender {
     /// A user of the hub.
-    User { user_id: UserId, name: String },
+    User {
+        user_id: UserId,
+        name: String,
+    },
     /// The client, through one of their contacts.
-    Client { client_id: ClientId },
+    Client {
+        client_id: ClientId,
+    },
     /// An automated sender: a bot, a webhook, a scheduled notification.
-    Service { name: String },
-    Telegram { chat_id: String, username: Option<String> },
-    Whatsapp { phone: String, profile_name: Option<String> },
-    Sms { phone: String },
-    Email { address: String, name: Option<String> },
-    Instagram { user_id: String, username: Option<String> },
-    Website { visitor_id: String },
-    Other { source: String, reference: Option<String> },
+    Service {
+        name: String,
+    },
+    Telegram {
+        chat_id: String,
+        username: Option<String>,
+    },
+    Whatsapp {
+        phone: String,
+        profile_name: Option<String>,
+    },
+    Sms {
+        phone: String,
+    },
+    Email {
+        address: String,
+        name: Option<String>,
+    },
+    Instagram {
+        user_id: String,
+        username: Option<String>,
+    },
+    Website {
+        visitor_id: String,
+    },
+    Other {
+        source: String,
+        reference: Option<String>,
+    },
 }
 
 /// "Sender type determines handling."
@@ -154,7 +180,10 @@ impl FromStr for Direction {
         match s {
             "inbound" => Ok(Direction::Inbound),
             "outbound" => Ok(Direction::Outbound),
-            _ => Err(DomainError::new("direction", format!("`{s}` is not a direction"))),
+            _ => Err(DomainError::new(
+                "direction",
+                format!("`{s}` is not a direction"),
+            )),
         }
     }
 }
@@ -276,7 +305,10 @@ impl Message {
     ) -> DomainResult<Self> {
         let text = text.trim_end().to_owned();
         if text.trim().is_empty() && attachments.is_empty() {
-            return Err(DomainError::new("text", "a message needs text or an attachment"));
+            return Err(DomainError::new(
+                "text",
+                "a message needs text or an attachment",
+            ));
         }
         let len = text.chars().count();
         if len > TEXT_MAX {
@@ -383,7 +415,8 @@ mod tests {
     #[test]
     fn message_needs_text_or_attachment() {
         let now = Utc::now();
-        let err = Message::new(ChatId::new(), "  ", user(), Transport::Sms, vec![], now).unwrap_err();
+        let err =
+            Message::new(ChatId::new(), "  ", user(), Transport::Sms, vec![], now).unwrap_err();
         assert_eq!(err.field, "text");
         let att = AttachmentRef {
             blob_id: "b".into(),
@@ -397,7 +430,15 @@ mod tests {
 
     #[test]
     fn every_message_identifies_its_sender_type() {
-        let m = Message::new(ChatId::new(), "hi", user(), Transport::Sms, vec![], Utc::now()).unwrap();
+        let m = Message::new(
+            ChatId::new(),
+            "hi",
+            user(),
+            Transport::Sms,
+            vec![],
+            Utc::now(),
+        )
+        .unwrap();
         assert_eq!(m.sender().kind(), "user");
         let s = Sender::Sms {
             phone: "+14155552671".into(),
@@ -409,7 +450,9 @@ mod tests {
     fn sender_type_determines_handling() {
         assert_eq!(user().category(), SenderCategory::Internal);
         assert_eq!(user().direction(), Direction::Outbound);
-        let bot = Sender::Service { name: "reminders".into() };
+        let bot = Sender::Service {
+            name: "reminders".into(),
+        };
         assert_eq!(bot.category(), SenderCategory::Automated);
         let tg = Sender::Telegram {
             chat_id: "42".into(),
@@ -417,7 +460,9 @@ mod tests {
         };
         assert_eq!(tg.category(), SenderCategory::External);
         assert_eq!(tg.direction(), Direction::Inbound);
-        let c = Sender::Client { client_id: ClientId::new() };
+        let c = Sender::Client {
+            client_id: ClientId::new(),
+        };
         assert_eq!(c.direction(), Direction::Inbound);
     }
 
@@ -436,7 +481,8 @@ mod tests {
     #[test]
     fn read_tracking_records_the_first_read_only() {
         let sms = Sender::Sms { phone: "+1".into() };
-        let mut m = Message::new(ChatId::new(), "yo", sms, Transport::Sms, vec![], Utc::now()).unwrap();
+        let mut m =
+            Message::new(ChatId::new(), "yo", sms, Transport::Sms, vec![], Utc::now()).unwrap();
         let t1 = Utc::now();
         assert!(m.mark_read(t1));
         assert!(!m.mark_read(t1 + chrono::Duration::seconds(1)));
@@ -449,25 +495,45 @@ mod tests {
         use DeliveryStatus::*;
         assert_eq!(Queued.advance(Sent), Some(Sent));
         assert_eq!(Sent.advance(Delivered), Some(Delivered));
-        assert_eq!(Delivered.advance(Sent), None, "a late 'sent' callback is ignored");
+        assert_eq!(
+            Delivered.advance(Sent),
+            None,
+            "a late 'sent' callback is ignored"
+        );
         assert_eq!(Read.advance(Delivered), None);
-        let failed = Failed { reason: "30003 unreachable".into() };
+        let failed = Failed {
+            reason: "30003 unreachable".into(),
+        };
         assert_eq!(Sent.advance(failed.clone()), Some(failed.clone()));
         assert_eq!(failed.advance(Delivered), None, "failed is final");
     }
 
     #[test]
     fn voice_transport_cannot_carry_text() {
-        let err = Message::new(ChatId::new(), "hi", user(), Transport::Phone, vec![], Utc::now())
-            .unwrap_err();
+        let err = Message::new(
+            ChatId::new(),
+            "hi",
+            user(),
+            Transport::Phone,
+            vec![],
+            Utc::now(),
+        )
+        .unwrap_err();
         assert_eq!(err.field, "transport");
     }
 
     #[test]
     fn oversized_text_is_refused() {
         let text = "x".repeat(TEXT_MAX + 1);
-        let err = Message::new(ChatId::new(), &text, user(), Transport::Email, vec![], Utc::now())
-            .unwrap_err();
+        let err = Message::new(
+            ChatId::new(),
+            &text,
+            user(),
+            Transport::Email,
+            vec![],
+            Utc::now(),
+        )
+        .unwrap_err();
         assert!(err.message.contains("at most"));
     }
 }

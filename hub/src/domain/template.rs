@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::DomainResult;
 use super::error::required_text;
 use super::ids::{TemplateId, TenantId};
-use super::DomainResult;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageTemplate {
@@ -39,7 +39,14 @@ impl MessageTemplate {
         created_at: DateTime<Utc>,
         updated_at: DateTime<Utc>,
     ) -> Self {
-        Self { id, tenant, name, text, created_at, updated_at }
+        Self {
+            id,
+            tenant,
+            name,
+            text,
+            created_at,
+            updated_at,
+        }
     }
 
     pub fn id(&self) -> TemplateId {
@@ -61,9 +68,16 @@ impl MessageTemplate {
         self.updated_at
     }
 
-    pub fn update(&mut self, name: Option<&str>, text: Option<&str>, now: DateTime<Utc>) -> DomainResult<()> {
+    pub fn update(
+        &mut self,
+        name: Option<&str>,
+        text: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()> {
         let name = name.map(|n| required_text("name", n, 100)).transpose()?;
-        let text = text.map(|t| required_text("text", t, super::message::TEXT_MAX)).transpose()?;
+        let text = text
+            .map(|t| required_text("text", t, super::message::TEXT_MAX))
+            .transpose()?;
         if let Some(n) = name {
             self.name = n;
         }
@@ -81,14 +95,30 @@ mod tests {
 
     #[test]
     fn templates_are_static_text_and_never_expanded() {
-        let t = MessageTemplate::new(TenantId::new(), "Greeting", "Hi {{name}}, see {{template:other}}", Utc::now()).unwrap();
+        let t = MessageTemplate::new(
+            TenantId::new(),
+            "Greeting",
+            "Hi {{name}}, see {{template:other}}",
+            Utc::now(),
+        )
+        .unwrap();
         assert_eq!(t.text(), "Hi {{name}}, see {{template:other}}");
     }
 
     #[test]
     fn templates_need_a_name_and_text() {
-        assert_eq!(MessageTemplate::new(TenantId::new(), "", "x", Utc::now()).unwrap_err().field, "name");
-        assert_eq!(MessageTemplate::new(TenantId::new(), "x", " ", Utc::now()).unwrap_err().field, "text");
+        assert_eq!(
+            MessageTemplate::new(TenantId::new(), "", "x", Utc::now())
+                .unwrap_err()
+                .field,
+            "name"
+        );
+        assert_eq!(
+            MessageTemplate::new(TenantId::new(), "x", " ", Utc::now())
+                .unwrap_err()
+                .field,
+            "text"
+        );
     }
 
     #[test]

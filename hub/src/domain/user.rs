@@ -97,7 +97,10 @@ pub fn check_password_strength(password: &str) -> DomainResult<()> {
         ));
     }
     if password.len() > 1024 {
-        return Err(DomainError::new("password", "must be at most 1024 bytes long"));
+        return Err(DomainError::new(
+            "password",
+            "must be at most 1024 bytes long",
+        ));
     }
     Ok(())
 }
@@ -116,8 +119,14 @@ mod tests {
 
     #[test]
     fn user_email_is_normalised() {
-        let u = User::new(TenantId::new(), " Ann@Example.COM ", "Ann", Role::Agent, Utc::now())
-            .unwrap();
+        let u = User::new(
+            TenantId::new(),
+            " Ann@Example.COM ",
+            "Ann",
+            Role::Agent,
+            Utc::now(),
+        )
+        .unwrap();
         assert_eq!(u.email, "ann@example.com");
         assert!(User::new(TenantId::new(), "nope", "Ann", Role::Agent, Utc::now()).is_err());
     }

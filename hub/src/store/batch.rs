@@ -47,7 +47,10 @@ impl Batch {
     pub fn event(&mut self, event: &DomainEvent, at: DateTime<Utc>) {
         let id = self.bind(rid(
             "event",
-            [uuid_value(self.tenant.uuid()), uuid_value(EventId::new().uuid())],
+            [
+                uuid_value(self.tenant.uuid()),
+                uuid_value(EventId::new().uuid()),
+            ],
         ));
         let kind = self.bind(event.kind.as_str());
         let actor = self.bind(event.actor.to_string());
@@ -72,23 +75,41 @@ impl Batch {
         let mut response = db.query(sql).bind(self.vars).await?;
         let errors = response.take_errors();
         if !errors.is_empty() {
-            return Err(first_cause(errors.into_values().map(|e| e.to_string())));
+            let mut errors: Vec<(usize, String)> = errors
+                .into_iter()
+                .map(|(i, e)| (i, e.to_string()))
+                .collect();
+            errors.sort_by_key(|(i, _)| *i);
+            return Err(first_cause(errors.into_iter().map(|(_, e)| e)));
+        }
+        // BEGIN and COMMIT have result slots of their own: statement i is at i + 1.
+        // (A `RETURN` would end the block early, so batches never use one.)
+        if response.num_statements() != count + 2 {
+            return Err(StoreError::Corrupt(format!(
+                "expected {} results from a batch of {count} statements, got {}",
+                count + 2,
+                response.num_statements()
+            )));
         }
         let mut values = Vec::with_capacity(count);
-        let offset = response.num_statements().saturating_sub(count + 1).min(1);
         for i in 0..count {
-            values.push(response.take::<Value>(i + offset)?);
+            values.push(response.take::<Value>(i + 1)?);
         }
         Ok(Results { values })
     }
 }
 
-/// The failing statement's error, not the "transaction failed" echoes of the others.
+/// The failing statement's error (in statement order), not the echoes of
+/// the transaction's failure in the statements around it.
 fn first_cause(messages: impl Iterator<Item = String>) -> StoreError {
     let messages: Vec<String> = messages.collect();
     let cause = messages
         .iter()
-        .find(|m| !m.contains("not executed") && !m.contains("failed transaction"))
+        .find(|m| {
+            !m.contains("not executed")
+                && !m.contains("failed transaction")
+                && !m.contains("Cannot COMMIT")
+        })
         .or(messages.first())
         .cloned()
         .unwrap_or_else(|| "transaction failed".into());

@@ -108,7 +108,10 @@ pub struct ChatFilter {
 
 impl TenantStore {
     pub(crate) fn chat_rid(&self, id: ChatId) -> RecordId {
-        rid("chat", [uuid_value(self.tenant.uuid()), uuid_value(id.uuid())])
+        rid(
+            "chat",
+            [uuid_value(self.tenant.uuid()), uuid_value(id.uuid())],
+        )
     }
 
     fn member_rid(&self, chat: ChatId, participant: &Participant) -> RecordId {
@@ -157,13 +160,21 @@ impl TenantStore {
             .bind(("client", client.uuid()))
             .await?
             .take(0)?;
-        rows.into_iter().next().map(|r| r.into_domain(self)).transpose()
+        rows.into_iter()
+            .next()
+            .map(|r| r.into_domain(self))
+            .transpose()
     }
 
     /// "Chat Initialization": the client's chat, created with its initial
     /// members (the client and the user opening it) when it does not exist.
     /// Returns the chat and whether it was created.
-    pub async fn open_chat(&self, client: ClientId, opener: Option<UserId>, actor: &Actor) -> StoreResult<(ChatView, bool)> {
+    pub async fn open_chat(
+        &self,
+        client: ClientId,
+        opener: Option<UserId>,
+        actor: &Actor,
+    ) -> StoreResult<(ChatView, bool)> {
         if let Some(existing) = self.chat_of_client(client).await? {
             return Ok((existing, false));
         }
@@ -174,16 +185,27 @@ impl TenantStore {
         match b.run(self.db()).await {
             Ok(_) => Ok((self.chat(chat.id()).await?, true)),
             // Someone opened it at the same moment: theirs is the one chat.
-            Err(StoreError::Conflict { field: "clientId", .. }) => {
+            Err(StoreError::Conflict {
+                field: "clientId", ..
+            }) => {
                 let existing = self.chat_of_client(client).await?;
-                Ok((existing.ok_or(StoreError::NotFound { what: "chat" })?, false))
+                Ok((
+                    existing.ok_or(StoreError::NotFound { what: "chat" })?,
+                    false,
+                ))
             }
             Err(e) => Err(e),
         }
     }
 
     /// Statements creating `chat` (for a live client) with its members.
-    pub(crate) fn push_new_chat(&self, b: &mut Batch, chat: &Chat, opener: Option<UserId>, actor: &Actor) {
+    pub(crate) fn push_new_chat(
+        &self,
+        b: &mut Batch,
+        chat: &Chat,
+        opener: Option<UserId>,
+        actor: &Actor,
+    ) {
         let client_rid = b.bind(self.client_rid(chat.client()));
         b.push(format!(
             "IF (SELECT VALUE id FROM {client_rid} WHERE deleted_at = NONE) = [] {{ THROW 'NOT_FOUND:client' }}"
@@ -194,9 +216,20 @@ impl TenantStore {
         b.push(format!(
             "CREATE {id} CONTENT {{ tenant: $tenant, client: {client}, created_at: {at}, sort_at: {at}, unread_count: 0, client_deleted: false }} RETURN NONE"
         ));
-        self.push_member(b, &Member::new(chat.id(), Participant::Client(chat.client()), None, chat.created_at()));
+        self.push_member(
+            b,
+            &Member::new(
+                chat.id(),
+                Participant::Client(chat.client()),
+                None,
+                chat.created_at(),
+            ),
+        );
         if let Some(user) = opener {
-            self.push_member(b, &Member::new(chat.id(), Participant::User(user), None, chat.created_at()));
+            self.push_member(
+                b,
+                &Member::new(chat.id(), Participant::User(user), None, chat.created_at()),
+            );
         }
         b.event(
             &DomainEvent::new(
@@ -210,8 +243,14 @@ impl TenantStore {
     }
 
     /// A page of the chat list, most recent conversation first.
-    pub async fn chats_page(&self, filter: &ChatFilter, after: Option<&ChatCursor>, limit: usize) -> StoreResult<Vec<ChatView>> {
-        let mut q = String::from("SELECT * FROM chat WHERE tenant = $tenant AND client_deleted = false");
+    pub async fn chats_page(
+        &self,
+        filter: &ChatFilter,
+        after: Option<&ChatCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<ChatView>> {
+        let mut q =
+            String::from("SELECT * FROM chat WHERE tenant = $tenant AND client_deleted = false");
         if after.is_some() {
             q.push_str(" AND (sort_at < $after_at OR (sort_at = $after_at AND id < $after_id))");
         }
@@ -242,7 +281,9 @@ impl TenantStore {
     pub async fn members(&self, chat: ChatId) -> StoreResult<Vec<Member>> {
         let rows: Vec<MemberRow> = self
             .db()
-            .query("SELECT * FROM member WHERE tenant = $tenant AND chat = $chat ORDER BY created_at")
+            .query(
+                "SELECT * FROM member WHERE tenant = $tenant AND chat = $chat ORDER BY created_at",
+            )
             .bind(("tenant", self.tenant.uuid()))
             .bind(("chat", chat.uuid()))
             .await?

@@ -89,7 +89,11 @@ impl ClientRow {
             first_name: self.first_name,
             last_name: self.last_name,
             middle_name: self.middle_name,
-            gender: self.gender.map(|g| g.parse::<Gender>()).transpose().map_err(corrupt)?,
+            gender: self
+                .gender
+                .map(|g| g.parse::<Gender>())
+                .transpose()
+                .map_err(corrupt)?,
             date_of_birth: self
                 .date_of_birth
                 .map(|d| d.parse::<NaiveDate>())
@@ -131,7 +135,10 @@ impl ContactRow {
                 value: ContactValue::from_stored(kind, self.value),
                 label: self.label,
                 consent: Consent {
-                    status: self.consent_status.parse::<ConsentStatus>().map_err(corrupt)?,
+                    status: self
+                        .consent_status
+                        .parse::<ConsentStatus>()
+                        .map_err(corrupt)?,
                     at: self.consent_at,
                     source: self.consent_source,
                 },
@@ -151,11 +158,17 @@ pub struct ClientCursor {
 
 impl TenantStore {
     pub(crate) fn client_rid(&self, id: ClientId) -> RecordId {
-        rid("client", [uuid_value(self.tenant.uuid()), uuid_value(id.uuid())])
+        rid(
+            "client",
+            [uuid_value(self.tenant.uuid()), uuid_value(id.uuid())],
+        )
     }
 
     fn contact_rid(&self, id: ContactId) -> RecordId {
-        rid("contact", [uuid_value(self.tenant.uuid()), uuid_value(id.uuid())])
+        rid(
+            "contact",
+            [uuid_value(self.tenant.uuid()), uuid_value(id.uuid())],
+        )
     }
 
     fn push_contact(&self, b: &mut Batch, client: ClientId, c: &Contact) {
@@ -175,7 +188,12 @@ impl TenantStore {
     }
 
     /// Creates the client with its first contacts, all or nothing.
-    pub async fn create_client(&self, client: &Client, contacts: &[Contact], actor: &Actor) -> StoreResult<()> {
+    pub async fn create_client(
+        &self,
+        client: &Client,
+        contacts: &[Contact],
+        actor: &Actor,
+    ) -> StoreResult<()> {
         let mut b = self.batch();
         let id = b.bind(self.client_rid(client.id()));
         let doc = b.bind(ClientDoc::of(client));
@@ -226,7 +244,13 @@ impl TenantStore {
     }
 
     /// Saves the client's profile fields; `changes` names what changed, for the audit log.
-    pub async fn update_client(&self, client: &Client, kind: EventKind, changes: serde_json::Value, actor: &Actor) -> StoreResult<()> {
+    pub async fn update_client(
+        &self,
+        client: &Client,
+        kind: EventKind,
+        changes: serde_json::Value,
+        actor: &Actor,
+    ) -> StoreResult<()> {
         let mut b = self.batch();
         let id = b.bind(self.client_rid(client.id()));
         let doc = b.bind(ClientDoc::of(client));
@@ -251,7 +275,12 @@ impl TenantStore {
         Ok(())
     }
 
-    pub async fn add_contact(&self, client: ClientId, contact: &Contact, actor: &Actor) -> StoreResult<()> {
+    pub async fn add_contact(
+        &self,
+        client: ClientId,
+        contact: &Contact,
+        actor: &Actor,
+    ) -> StoreResult<()> {
         let mut b = self.batch();
         let id = b.bind(self.client_rid(client));
         b.push(format!(
@@ -276,7 +305,7 @@ impl TenantStore {
         let id = b.bind(self.contact_rid(contact));
         b.push(format!("LET $gone = (DELETE {id} RETURN BEFORE)"));
         b.push("IF array::len($gone) = 0 { THROW 'NOT_FOUND:contact' }");
-        let client = b.push("RETURN $gone[0].client");
+        let client = b.push("$gone[0].client");
         b.event(
             &DomainEvent::new(
                 EventKind::ContactRemoved,
@@ -312,12 +341,17 @@ impl TenantStore {
     }
 
     /// A page of live clients in name order, after `after`.
-    pub async fn clients_page(&self, after: Option<&ClientCursor>, limit: usize) -> StoreResult<Vec<ClientView>> {
-        let mut q = String::from(
-            "SELECT * FROM client WHERE tenant = $tenant AND deleted_at = NONE",
-        );
+    pub async fn clients_page(
+        &self,
+        after: Option<&ClientCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<ClientView>> {
+        let mut q =
+            String::from("SELECT * FROM client WHERE tenant = $tenant AND deleted_at = NONE");
         if after.is_some() {
-            q.push_str(" AND (name_key > $after_name OR (name_key = $after_name AND id > $after_id))");
+            q.push_str(
+                " AND (name_key > $after_name OR (name_key = $after_name AND id > $after_id))",
+            );
         }
         q.push_str(" ORDER BY name_key, id LIMIT $limit");
         let mut query = self
@@ -336,7 +370,13 @@ impl TenantStore {
 
     /// Live clients whose name matches `text` (word prefixes, any order),
     /// best matches first, plus any whose contact value equals it.
-    pub async fn search_clients(&self, text: &str, contact_matches: &[ContactValue], offset: usize, limit: usize) -> StoreResult<Vec<ClientView>> {
+    pub async fn search_clients(
+        &self,
+        text: &str,
+        contact_matches: &[ContactValue],
+        offset: usize,
+        limit: usize,
+    ) -> StoreResult<Vec<ClientView>> {
         let mut ids: Vec<Uuid> = Vec::new();
         for value in contact_matches {
             let found: Vec<Uuid> = self

@@ -9,7 +9,10 @@ pub enum StoreError {
     NotFound { what: &'static str },
     /// A uniqueness rule would be broken.
     #[error("{field}: {message}")]
-    Conflict { field: &'static str, message: String },
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
     /// A domain rule refused the change.
     #[error(transparent)]
     Invalid(#[from] DomainError),
@@ -31,19 +34,38 @@ impl From<surrealdb::Error> for StoreError {
 
 /// Unique-index names and the input field each protects.
 const UNIQUE_INDEXES: &[(&str, &str, &str)] = &[
-    ("contact_value", "value", "another client already has this contact"),
+    (
+        "contact_value",
+        "value",
+        "another client already has this contact",
+    ),
     ("chat_client", "clientId", "this client already has a chat"),
-    ("user_email", "email", "a user with this e-mail already exists in the tenant"),
-    ("template_name", "name", "a template with this name already exists"),
-    ("tenant_slug", "slug", "a tenant with this slug already exists"),
-    ("member_participant", "participant", "already a member of this chat"),
+    (
+        "user_email",
+        "email",
+        "a user with this e-mail already exists in the tenant",
+    ),
+    (
+        "template_name",
+        "name",
+        "a template with this name already exists",
+    ),
+    (
+        "tenant_slug",
+        "slug",
+        "a tenant with this slug already exists",
+    ),
+    (
+        "member_participant",
+        "participant",
+        "already a member of this chat",
+    ),
 ];
 
 pub(crate) fn classify(message: String) -> StoreError {
-    if let Some((_, field, text)) = UNIQUE_INDEXES
-        .iter()
-        .find(|(index, _, _)| message.contains(&format!("`{index}`")) && message.contains("already contains"))
-    {
+    if let Some((_, field, text)) = UNIQUE_INDEXES.iter().find(|(index, _, _)| {
+        message.contains(&format!("`{index}`")) && message.contains("already contains")
+    }) {
         return StoreError::Conflict {
             field,
             message: (*text).to_owned(),
@@ -66,6 +88,9 @@ mod tests {
     fn unique_index_violations_become_conflicts_naming_the_field() {
         let e = classify("Database index `contact_value` already contains ['x', 'phone', '+1'], with record `contact:1`".into());
         assert!(matches!(e, StoreError::Conflict { field: "value", .. }));
-        assert!(matches!(classify("connection refused".into()), StoreError::Database(_)));
+        assert!(matches!(
+            classify("connection refused".into()),
+            StoreError::Database(_)
+        ));
     }
 }

@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use surrealdb::types::{RecordId, SurrealValue};
 use uuid::Uuid;
 
+use super::TenantStore;
 use super::error::StoreResult;
 use super::records::{rid_range, uuid_part, uuid_value};
-use super::TenantStore;
 
 /// One entry of the audit log.
 #[derive(Debug, Clone)]
@@ -32,7 +32,12 @@ struct EventRow {
 
 impl TenantStore {
     /// The newest events first, older than `before`; optionally only those about `target`.
-    pub async fn events_page(&self, before: Option<Uuid>, target: Option<&str>, limit: usize) -> StoreResult<Vec<LoggedEvent>> {
+    pub async fn events_page(
+        &self,
+        before: Option<Uuid>,
+        target: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<LoggedEvent>> {
         let t = uuid_value(self.tenant.uuid());
         let range = rid_range(
             "event",
@@ -44,7 +49,11 @@ impl TenantStore {
             q.push_str(" WHERE target = $target");
         }
         q.push_str(" ORDER BY id DESC LIMIT $limit");
-        let mut query = self.db().query(q).bind(("range", range)).bind(("limit", limit as i64));
+        let mut query = self
+            .db()
+            .query(q)
+            .bind(("range", range))
+            .bind(("limit", limit as i64));
         if let Some(target) = target {
             query = query.bind(("target", target.to_owned()));
         }

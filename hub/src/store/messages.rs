@@ -5,14 +5,16 @@ use serde_json::json;
 use surrealdb::types::{RecordId, SurrealValue, Value};
 use uuid::Uuid;
 
+use super::TenantStore;
 use super::error::{StoreError, StoreResult};
 use super::records::{rid, rid_range, uuid_part, uuid_value};
-use super::TenantStore;
 use crate::domain::chat::Chat;
 use crate::domain::events::{Actor, DomainEvent, EventKind};
 use crate::domain::ids::{ChatId, ClientId, MessageId, UserId};
 use crate::domain::member::{Member, Participant};
-use crate::domain::message::{AttachmentRef, DeliveryStatus, Message, MessageRecord, Sender, Transport};
+use crate::domain::message::{
+    AttachmentRef, DeliveryStatus, Message, MessageRecord, Sender, Transport,
+};
 
 /// How much of a message the chat list shows.
 const PREVIEW_CHARS: usize = 140;
@@ -64,11 +66,18 @@ pub(crate) fn sender_to_json(sender: &Sender) -> serde_json::Value {
         Sender::User { user_id, name } => json!({ "user_id": user_id.to_string(), "name": name }),
         Sender::Client { client_id } => json!({ "client_id": client_id.to_string() }),
         Sender::Service { name } => json!({ "name": name }),
-        Sender::Telegram { chat_id, username } => json!({ "chat_id": chat_id, "username": username }),
-        Sender::Whatsapp { phone, profile_name } => json!({ "phone": phone, "profile_name": profile_name }),
+        Sender::Telegram { chat_id, username } => {
+            json!({ "chat_id": chat_id, "username": username })
+        }
+        Sender::Whatsapp {
+            phone,
+            profile_name,
+        } => json!({ "phone": phone, "profile_name": profile_name }),
         Sender::Sms { phone } => json!({ "phone": phone }),
         Sender::Email { address, name } => json!({ "address": address, "name": name }),
-        Sender::Instagram { user_id, username } => json!({ "user_id": user_id, "username": username }),
+        Sender::Instagram { user_id, username } => {
+            json!({ "user_id": user_id, "username": username })
+        }
         Sender::Website { visitor_id } => json!({ "visitor_id": visitor_id }),
         Sender::Other { source, reference } => json!({ "source": source, "reference": reference }),
     };
@@ -93,13 +102,30 @@ fn sender_from_json(v: &serde_json::Value) -> StoreResult<Sender> {
             client_id: s("client_id")?.parse().map_err(corrupt)?,
         },
         "service" => Sender::Service { name: s("name")? },
-        "telegram" => Sender::Telegram { chat_id: s("chat_id")?, username: o("username") },
-        "whatsapp" => Sender::Whatsapp { phone: s("phone")?, profile_name: o("profile_name") },
+        "telegram" => Sender::Telegram {
+            chat_id: s("chat_id")?,
+            username: o("username"),
+        },
+        "whatsapp" => Sender::Whatsapp {
+            phone: s("phone")?,
+            profile_name: o("profile_name"),
+        },
         "sms" => Sender::Sms { phone: s("phone")? },
-        "email" => Sender::Email { address: s("address")?, name: o("name") },
-        "instagram" => Sender::Instagram { user_id: s("user_id")?, username: o("username") },
-        "website" => Sender::Website { visitor_id: s("visitor_id")? },
-        "other" => Sender::Other { source: s("source")?, reference: o("reference") },
+        "email" => Sender::Email {
+            address: s("address")?,
+            name: o("name"),
+        },
+        "instagram" => Sender::Instagram {
+            user_id: s("user_id")?,
+            username: o("username"),
+        },
+        "website" => Sender::Website {
+            visitor_id: s("visitor_id")?,
+        },
+        "other" => Sender::Other {
+            source: s("source")?,
+            reference: o("reference"),
+        },
         other => return Err(StoreError::Corrupt(format!("unknown sender kind {other}"))),
     })
 }
@@ -148,12 +174,22 @@ impl TenantStore {
     pub(crate) fn message_rid(&self, chat: ChatId, id: MessageId) -> RecordId {
         rid(
             "message",
-            [uuid_value(self.tenant.uuid()), uuid_value(chat.uuid()), uuid_value(id.uuid())],
+            [
+                uuid_value(self.tenant.uuid()),
+                uuid_value(chat.uuid()),
+                uuid_value(id.uuid()),
+            ],
         )
     }
 
     fn idempotency_rid(&self, key: &str) -> RecordId {
-        rid("idempotency", [uuid_value(self.tenant.uuid()), Value::String(key.to_owned())])
+        rid(
+            "idempotency",
+            [
+                uuid_value(self.tenant.uuid()),
+                Value::String(key.to_owned()),
+            ],
+        )
     }
 
     /// The message a previous request with this idempotency key created.
@@ -199,7 +235,12 @@ impl TenantStore {
         let sender = b.bind(sender_to_json(m.sender()));
         let direction = b.bind(m.direction().as_str());
         let transport = b.bind(m.transport().as_str());
-        let attachments = b.bind(m.attachments().iter().map(attachment_to_json).collect::<Vec<_>>());
+        let attachments = b.bind(
+            m.attachments()
+                .iter()
+                .map(attachment_to_json)
+                .collect::<Vec<_>>(),
+        );
         let at = b.bind(m.created_at());
         let status = b.bind(m.status.as_str());
         let read_at = b.bind(m.read_at);
@@ -235,7 +276,10 @@ impl TenantStore {
             ));
         }
         self.push_message(&mut b, m);
-        let job = b.bind(rid("outbox", [uuid_value(self.tenant.uuid()), uuid_value(m.id().uuid())]));
+        let job = b.bind(rid(
+            "outbox",
+            [uuid_value(self.tenant.uuid()), uuid_value(m.id().uuid())],
+        ));
         let chat = b.bind(m.chat().uuid());
         let msg = b.bind(m.id().uuid());
         let transport = b.bind(m.transport().as_str());
@@ -246,7 +290,12 @@ impl TenantStore {
         ));
         self.push_member(
             &mut b,
-            &Member::new(m.chat(), Participant::User(out.user), Some(m.transport()), m.created_at()),
+            &Member::new(
+                m.chat(),
+                Participant::User(out.user),
+                Some(m.transport()),
+                m.created_at(),
+            ),
         );
         b.event(
             &DomainEvent::new(
@@ -264,7 +313,12 @@ impl TenantStore {
     /// Stores a message that came in from the client, creating the chat
     /// first when this is the client's first message ("implicit creation").
     /// Returns the chat it landed in.
-    pub async fn receive_message(&self, client: ClientId, message_for: impl FnOnce(ChatId) -> StoreResult<Message>, actor: &Actor) -> StoreResult<(ChatId, Message)> {
+    pub async fn receive_message(
+        &self,
+        client: ClientId,
+        message_for: impl FnOnce(ChatId) -> StoreResult<Message>,
+        actor: &Actor,
+    ) -> StoreResult<(ChatId, Message)> {
         let existing = self.chat_of_client(client).await?;
         let mut b = self.batch();
         let chat_id = match &existing {
@@ -298,7 +352,12 @@ impl TenantStore {
 
     /// A page of a chat's history, newest first, older than `before`.
     /// Messages of a chat are adjacent in key order, so this is a range scan.
-    pub async fn messages_page(&self, chat: ChatId, before: Option<MessageId>, limit: usize) -> StoreResult<Vec<Message>> {
+    pub async fn messages_page(
+        &self,
+        chat: ChatId,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
         let t = uuid_value(self.tenant.uuid());
         let c = uuid_value(chat.uuid());
         let end = before.map_or(Uuid::max(), MessageId::uuid);
@@ -333,11 +392,20 @@ impl TenantStore {
     /// Marks the chat's unread inbound messages up to and including `up_to`
     /// as read, and lowers the unread count in the same transaction.
     /// Returns how many were marked.
-    pub async fn mark_read(&self, chat: ChatId, up_to: MessageId, actor: &Actor) -> StoreResult<u32> {
+    pub async fn mark_read(
+        &self,
+        chat: ChatId,
+        up_to: MessageId,
+        actor: &Actor,
+    ) -> StoreResult<u32> {
         let now = Utc::now();
         let t = uuid_value(self.tenant.uuid());
         let c = uuid_value(chat.uuid());
-        let end = up_to.uuid().as_u128().checked_add(1).map_or(Uuid::max(), Uuid::from_u128);
+        let end = up_to
+            .uuid()
+            .as_u128()
+            .checked_add(1)
+            .map_or(Uuid::max(), Uuid::from_u128);
         let range = rid_range(
             "message",
             vec![t.clone(), c.clone(), uuid_value(Uuid::nil())],
@@ -356,7 +424,7 @@ impl TenantStore {
         b.push(format!(
             "UPDATE {chat_rid} SET unread_count = math::max([0, unread_count - array::len($marked)]) RETURN NONE"
         ));
-        let count = b.push("RETURN array::len($marked)");
+        let count = b.push("array::len($marked)");
         b.event(
             &DomainEvent::new(
                 EventKind::MessagesRead,

@@ -43,12 +43,16 @@ pub(crate) async fn apply(db: &Surreal<Any>) -> StoreResult<()> {
             .bind(("name", *name))
             .bind(("at", Utc::now()))
             .await?;
-        let errors = response.take_errors();
-        if let Some(err) = errors.values().find(|e| !e.to_string().contains("not executed")) {
-            return Err(StoreError::Database(format!("migration {version} ({name}) failed: {err}")));
-        }
-        if let Some(err) = errors.values().next() {
-            return Err(StoreError::Database(format!("migration {version} ({name}) failed: {err}")));
+        let mut errors: Vec<(usize, String)> = response
+            .take_errors()
+            .into_iter()
+            .map(|(i, e)| (i, e.to_string()))
+            .collect();
+        errors.sort_by_key(|(i, _)| *i);
+        if let Some((statement, err)) = errors.first() {
+            return Err(StoreError::Database(format!(
+                "migration {version} ({name}) failed at statement {statement}: {err}"
+            )));
         }
     }
     Ok(())

@@ -57,7 +57,9 @@ impl Store {
                 password: password.clone(),
             })
             .await
-            .map_err(|e| StoreError::Database(format!("cannot sign in to {}: {e}", settings.url)))?;
+            .map_err(|e| {
+                StoreError::Database(format!("cannot sign in to {}: {e}", settings.url))
+            })?;
         }
         db.use_ns(settings.namespace.as_str())
             .use_db(settings.database.as_str())

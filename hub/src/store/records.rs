@@ -8,7 +8,10 @@ use super::error::{StoreError, StoreResult};
 
 /// `table:[part, part, …]`.
 pub(crate) fn rid(table: &str, parts: impl IntoIterator<Item = Value>) -> RecordId {
-    RecordId::new(table, RecordIdKey::Array(parts.into_iter().collect::<Vec<_>>().into()))
+    RecordId::new(
+        table,
+        RecordIdKey::Array(parts.into_iter().collect::<Vec<_>>().into()),
+    )
 }
 
 pub(crate) fn uuid_value(id: Uuid) -> Value {

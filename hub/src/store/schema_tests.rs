@@ -48,18 +48,16 @@ async fn raw(store: &Store, sql: &str, vars: serde_json::Value) -> Result<(), St
 
 #[tokio::test]
 async fn migrations_are_applied_once_and_recorded() {
-    let (dir, store) = store().await;
+    let (_dir, store) = store().await;
     assert_eq!(store.schema_version().await.unwrap(), 1);
-    drop(store);
-    let settings = DatabaseSettings {
-        url: format!("surrealkv://{}", dir.path().join("db").display()),
-        namespace: "test".into(),
-        database: "test".into(),
-        username: None,
-        password: None,
-    };
-    let again = Store::open(&settings).await.unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 1);
+    super::migrations::apply(store.db()).await.unwrap();
+    let mut r = store
+        .db()
+        .query("SELECT VALUE version FROM migration")
+        .await
+        .unwrap();
+    let versions: Vec<i64> = r.take(0).unwrap();
+    assert_eq!(versions, [1], "a second start applies nothing again");
 }
 
 #[tokio::test]
@@ -68,17 +66,35 @@ async fn contact_values_are_unique_per_tenant_and_kind_in_the_schema() {
     let t = tenant(&store, "acme").await;
     let ts = store.tenant(t);
     let now = Utc::now();
-    let phone = || Contact::new(ContactValue::parse(ContactKind::Phone, "+14155552671", None).unwrap(), None, now).unwrap();
+    let phone = || {
+        Contact::new(
+            ContactValue::parse(ContactKind::Phone, "+14155552671", None).unwrap(),
+            None,
+            now,
+        )
+        .unwrap()
+    };
     let a = Client::new(t, "Ann", now).unwrap();
-    ts.create_client(&a, &[phone()], &Actor::System).await.unwrap();
+    ts.create_client(&a, &[phone()], &Actor::System)
+        .await
+        .unwrap();
     let b = Client::new(t, "Bo", now).unwrap();
-    let err = ts.create_client(&b, &[phone()], &Actor::System).await.unwrap_err();
-    assert!(matches!(err, StoreError::Conflict { field: "value", .. }), "{err:?}");
-    assert!(matches!(ts.client(b.id()).await, Err(StoreError::NotFound { .. })), "all or nothing: the client was not created either");
+    let err = ts
+        .create_client(&b, &[phone()], &Actor::System)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { field: "value", .. }),
+        "{err:?}"
+    );
+    assert!(
+        matches!(ts.client(b.id()).await, Err(StoreError::NotFound { .. })),
+        "all or nothing: the client was not created either"
+    );
     // Directly, past the code: the index still refuses.
     let direct = raw(
         &store,
-        "CREATE contact CONTENT { tenant: $t, client: $c, kind: 'phone', value: '+14155552671', consent_status: 'unknown', created_at: time::now(), updated_at: time::now() }",
+        "CREATE contact CONTENT { tenant: <uuid>$t, client: <uuid>$c, kind: 'phone', value: '+14155552671', consent_status: 'unknown', created_at: time::now(), updated_at: time::now() }",
         json!({ "t": t.uuid(), "c": b.id().uuid() }),
     )
     .await;
@@ -86,7 +102,11 @@ async fn contact_values_are_unique_per_tenant_and_kind_in_the_schema() {
     // Another tenant may hold the same value.
     let other = tenant(&store, "globex").await;
     let c = Client::new(other, "Cy", now).unwrap();
-    store.tenant(other).create_client(&c, &[phone()], &Actor::System).await.unwrap();
+    store
+        .tenant(other)
+        .create_client(&c, &[phone()], &Actor::System)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -103,7 +123,7 @@ async fn one_chat_per_client_in_the_schema_and_its_client_is_readonly() {
     assert_eq!(again.chat.id(), chat.chat.id());
     let dup = raw(
         &store,
-        "CREATE chat CONTENT { tenant: $t, client: $c, created_at: time::now(), sort_at: time::now(), unread_count: 0, client_deleted: false }",
+        "CREATE chat CONTENT { tenant: <uuid>$t, client: <uuid>$c, created_at: time::now(), sort_at: time::now(), unread_count: 0, client_deleted: false }",
         json!({ "t": t.uuid(), "c": c.id().uuid() }),
     )
     .await;
@@ -116,9 +136,20 @@ async fn one_chat_per_client_in_the_schema_and_its_client_is_readonly() {
         .bind(("other", ClientId::new().uuid()))
         .await
         .unwrap();
-    assert!(!r.take_errors().is_empty(), "the chat's client reference is READONLY");
-    let mut r = store.db().query("UPDATE $id SET created_at = time::now()").bind(("id", rid)).await.unwrap();
-    assert!(!r.take_errors().is_empty(), "the chat's creation time is READONLY");
+    assert!(
+        !r.take_errors().is_empty(),
+        "the chat's client reference is READONLY"
+    );
+    let mut r = store
+        .db()
+        .query("UPDATE $id SET created_at = time::now()")
+        .bind(("id", rid))
+        .await
+        .unwrap();
+    assert!(
+        !r.take_errors().is_empty(),
+        "the chat's creation time is READONLY"
+    );
 }
 
 #[tokio::test]
@@ -131,7 +162,18 @@ async fn message_text_and_sender_are_readonly_in_the_schema() {
     let (chat, m) = ts
         .receive_message(
             c.id(),
-            |chat| Ok(Message::new(chat, "original", Sender::Sms { phone: "+14155552671".into() }, Transport::Sms, vec![], Utc::now())?),
+            |chat| {
+                Ok(Message::new(
+                    chat,
+                    "original",
+                    Sender::Sms {
+                        phone: "+14155552671".into(),
+                    },
+                    Transport::Sms,
+                    vec![],
+                    Utc::now(),
+                )?)
+            },
             &Actor::System,
         )
         .await
@@ -139,14 +181,27 @@ async fn message_text_and_sender_are_readonly_in_the_schema() {
     let rid = ts.message_rid(chat, m.id());
     for (what, sql) in [
         ("text", "UPDATE $id SET text = 'forged'"),
-        ("sender", "UPDATE $id SET sender = { kind: 'service', name: 'x' }"),
+        (
+            "sender",
+            "UPDATE $id SET sender = { kind: 'service', name: 'x' }",
+        ),
         ("created_at", "UPDATE $id SET created_at = time::now()"),
     ] {
-        let mut r = store.db().query(sql).bind(("id", rid.clone())).await.unwrap();
+        let mut r = store
+            .db()
+            .query(sql)
+            .bind(("id", rid.clone()))
+            .await
+            .unwrap();
         assert!(!r.take_errors().is_empty(), "{what} must be READONLY");
     }
     // Delivery state beside the body stays writable.
-    let mut r = store.db().query("UPDATE $id SET status = 'read'").bind(("id", rid)).await.unwrap();
+    let mut r = store
+        .db()
+        .query("UPDATE $id SET status = 'read'")
+        .bind(("id", rid))
+        .await
+        .unwrap();
     assert!(r.take_errors().is_empty());
     let stored = ts.message(chat, m.id()).await.unwrap();
     assert_eq!(stored.text(), "original");
@@ -162,9 +217,16 @@ async fn a_tenant_handle_cannot_read_another_tenants_record_even_by_id() {
     let acme = tenant(&store, "acme").await;
     let globex = tenant(&store, "globex").await;
     let c = Client::new(acme, "Ann", Utc::now()).unwrap();
-    store.tenant(acme).create_client(&c, &[], &Actor::System).await.unwrap();
+    store
+        .tenant(acme)
+        .create_client(&c, &[], &Actor::System)
+        .await
+        .unwrap();
     assert!(store.tenant(acme).client(c.id()).await.is_ok());
-    assert!(matches!(store.tenant(globex).client(c.id()).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.tenant(globex).client(c.id()).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 #[tokio::test]
@@ -180,7 +242,16 @@ async fn history_pages_are_range_scans_in_id_order() {
         let (chat, m) = ts
             .receive_message(
                 c.id(),
-                |chat| Ok(Message::new(chat, &format!("m{i}"), Sender::Client { client_id: c.id() }, Transport::Other, vec![], Utc::now())?),
+                |chat| {
+                    Ok(Message::new(
+                        chat,
+                        &format!("m{i}"),
+                        Sender::Client { client_id: c.id() },
+                        Transport::Other,
+                        vec![],
+                        Utc::now(),
+                    )?)
+                },
                 &Actor::System,
             )
             .await
@@ -190,9 +261,18 @@ async fn history_pages_are_range_scans_in_id_order() {
     }
     let chat = chat_id.unwrap();
     let page = ts.messages_page(chat, None, 3).await.unwrap();
-    assert_eq!(page.iter().map(|m| m.text()).collect::<Vec<_>>(), ["m6", "m5", "m4"]);
-    let older = ts.messages_page(chat, Some(page[2].id()), 10).await.unwrap();
-    assert_eq!(older.iter().map(|m| m.text()).collect::<Vec<_>>(), ["m3", "m2", "m1", "m0"]);
+    assert_eq!(
+        page.iter().map(|m| m.text()).collect::<Vec<_>>(),
+        ["m6", "m5", "m4"]
+    );
+    let older = ts
+        .messages_page(chat, Some(page[2].id()), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        older.iter().map(|m| m.text()).collect::<Vec<_>>(),
+        ["m3", "m2", "m1", "m0"]
+    );
     let marked = ts.mark_read(chat, ids[3], &Actor::System).await.unwrap();
     assert_eq!(marked, 4);
     assert_eq!(ts.chat(chat).await.unwrap().chat.unread_count, 3);

@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use surrealdb::types::{RecordId, SurrealValue};
 
+use super::TenantStore;
 use super::error::{StoreError, StoreResult};
 use super::records::{rid, uuid_part, uuid_value};
-use super::TenantStore;
 use crate::domain::events::{Actor, DomainEvent, EventKind};
 use crate::domain::ids::TemplateId;
 use crate::domain::template::MessageTemplate;
@@ -35,7 +35,10 @@ impl TemplateRow {
 
 impl TenantStore {
     fn template_rid(&self, id: TemplateId) -> RecordId {
-        rid("template", [uuid_value(self.tenant.uuid()), uuid_value(id.uuid())])
+        rid(
+            "template",
+            [uuid_value(self.tenant.uuid()), uuid_value(id.uuid())],
+        )
     }
 
     pub async fn templates(&self) -> StoreResult<Vec<MessageTemplate>> {
@@ -62,7 +65,12 @@ impl TenantStore {
     }
 
     /// Creates or updates `t`.
-    pub async fn save_template(&self, t: &MessageTemplate, created: bool, actor: &Actor) -> StoreResult<()> {
+    pub async fn save_template(
+        &self,
+        t: &MessageTemplate,
+        created: bool,
+        actor: &Actor,
+    ) -> StoreResult<()> {
         let mut b = self.batch();
         let id = b.bind(self.template_rid(t.id()));
         let name = b.bind(t.name().to_owned());
@@ -74,14 +82,25 @@ impl TenantStore {
                 "CREATE {id} CONTENT {{ tenant: $tenant, name: {name}, text: {text}, created_at: {created_at}, updated_at: {updated_at} }} RETURN NONE"
             ));
         } else {
-            b.push(format!("IF (SELECT VALUE id FROM {id}) = [] {{ THROW 'NOT_FOUND:template' }}"));
+            b.push(format!(
+                "IF (SELECT VALUE id FROM {id}) = [] {{ THROW 'NOT_FOUND:template' }}"
+            ));
             b.push(format!(
                 "UPDATE {id} SET name = {name}, text = {text}, updated_at = {updated_at} RETURN NONE"
             ));
         }
-        let kind = if created { EventKind::TemplateCreated } else { EventKind::TemplateUpdated };
+        let kind = if created {
+            EventKind::TemplateCreated
+        } else {
+            EventKind::TemplateUpdated
+        };
         b.event(
-            &DomainEvent::new(kind, actor, format!("template:{}", t.id()), serde_json::json!({ "name": t.name() })),
+            &DomainEvent::new(
+                kind,
+                actor,
+                format!("template:{}", t.id()),
+                serde_json::json!({ "name": t.name() }),
+            ),
             t.updated_at(),
         );
         b.run(self.db()).await?;
@@ -94,7 +113,12 @@ impl TenantStore {
         b.push(format!("LET $gone = (DELETE {rid} RETURN BEFORE)"));
         b.push("IF array::len($gone) = 0 { THROW 'NOT_FOUND:template' }");
         b.event(
-            &DomainEvent::new(EventKind::TemplateDeleted, actor, format!("template:{id}"), serde_json::json!({})),
+            &DomainEvent::new(
+                EventKind::TemplateDeleted,
+                actor,
+                format!("template:{id}"),
+                serde_json::json!({}),
+            ),
             Utc::now(),
         );
         b.run(self.db()).await?;

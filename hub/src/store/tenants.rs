@@ -33,7 +33,10 @@ impl TenantRow {
 }
 
 fn tenant_rid(id: TenantId) -> RecordId {
-    RecordId::new("tenant", surrealdb::types::RecordIdKey::Uuid(id.uuid().into()))
+    RecordId::new(
+        "tenant",
+        surrealdb::types::RecordIdKey::Uuid(id.uuid().into()),
+    )
 }
 
 impl Store {
@@ -66,7 +69,10 @@ impl Store {
             .bind(("slug", slug.to_owned()))
             .await?
             .take(0)?;
-        rows.into_iter().next().map(TenantRow::into_domain).transpose()
+        rows.into_iter()
+            .next()
+            .map(TenantRow::into_domain)
+            .transpose()
     }
 
     pub async fn tenant_by_id(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
@@ -76,7 +82,10 @@ impl Store {
             .bind(("id", tenant_rid(id)))
             .await?
             .take(0)?;
-        rows.into_iter().next().map(TenantRow::into_domain).transpose()
+        rows.into_iter()
+            .next()
+            .map(TenantRow::into_domain)
+            .transpose()
     }
 
     pub async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
@@ -89,8 +98,11 @@ impl Store {
     }
 
     pub async fn has_tenants(&self) -> StoreResult<bool> {
-        let rows: Vec<surrealdb::types::Value> =
-            self.db().query("SELECT VALUE id FROM tenant LIMIT 1").await?.take(0)?;
+        let rows: Vec<surrealdb::types::Value> = self
+            .db()
+            .query("SELECT VALUE id FROM tenant LIMIT 1")
+            .await?
+            .take(0)?;
         Ok(!rows.is_empty())
     }
 }

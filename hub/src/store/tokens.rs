@@ -65,7 +65,11 @@ impl From<TokenRow> for TokenRecord {
             id: r.uid,
             tenant: TenantId::from_uuid(r.tenant),
             user: UserId::from_uuid(r.user),
-            kind: if r.kind == "api" { TokenKind::Api } else { TokenKind::Session },
+            kind: if r.kind == "api" {
+                TokenKind::Api
+            } else {
+                TokenKind::Session
+            },
             name: r.name,
             created_at: r.created_at,
             expires_at: r.expires_at,
@@ -155,7 +159,12 @@ impl TenantStore {
     }
 
     /// Revokes the token with public id `id`; only `owner`'s when given.
-    pub async fn revoke_token(&self, id: Uuid, owner: Option<UserId>, actor: &Actor) -> StoreResult<()> {
+    pub async fn revoke_token(
+        &self,
+        id: Uuid,
+        owner: Option<UserId>,
+        actor: &Actor,
+    ) -> StoreResult<()> {
         let now = Utc::now();
         let mut b = self.batch();
         let uid = b.bind(id);

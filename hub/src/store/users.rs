@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use surrealdb::types::{RecordId, SurrealValue};
 
+use super::TenantStore;
 use super::error::{StoreError, StoreResult};
 use super::records::{rid, uuid_part, uuid_value};
-use super::TenantStore;
 use crate::domain::events::{Actor, DomainEvent, EventKind};
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::user::{Role, User};
@@ -29,7 +29,10 @@ impl UserRow {
             tenant,
             email: self.email,
             name: self.name,
-            role: self.role.parse::<Role>().map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            role: self
+                .role
+                .parse::<Role>()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             active: self.active,
             created_at: self.created_at,
         };
@@ -39,10 +42,18 @@ impl UserRow {
 
 impl TenantStore {
     pub(crate) fn user_rid(&self, id: UserId) -> RecordId {
-        rid("user", [uuid_value(self.tenant.uuid()), uuid_value(id.uuid())])
+        rid(
+            "user",
+            [uuid_value(self.tenant.uuid()), uuid_value(id.uuid())],
+        )
     }
 
-    pub async fn create_user(&self, user: &User, password_hash: &str, actor: &Actor) -> StoreResult<()> {
+    pub async fn create_user(
+        &self,
+        user: &User,
+        password_hash: &str,
+        actor: &Actor,
+    ) -> StoreResult<()> {
         let mut b = self.batch();
         let id = b.bind(self.user_rid(user.id));
         let email = b.bind(user.email.clone());
@@ -75,7 +86,10 @@ impl TenantStore {
             .bind(("email", email.to_owned()))
             .await?
             .take(0)?;
-        rows.into_iter().next().map(|r| r.into_domain(self.tenant)).transpose()
+        rows.into_iter()
+            .next()
+            .map(|r| r.into_domain(self.tenant))
+            .transpose()
     }
 
     pub async fn user(&self, id: UserId) -> StoreResult<User> {
@@ -85,7 +99,10 @@ impl TenantStore {
             .bind(("id", self.user_rid(id)))
             .await?
             .take(0)?;
-        let row = rows.into_iter().next().ok_or(StoreError::NotFound { what: "user" })?;
+        let row = rows
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound { what: "user" })?;
         Ok(row.into_domain(self.tenant)?.0)
     }
 
@@ -103,7 +120,12 @@ impl TenantStore {
 
     /// Saves a changed name, role or active flag; a deactivated user's tokens
     /// are revoked in the same transaction.
-    pub async fn update_user(&self, user: &User, new_password_hash: Option<&str>, actor: &Actor) -> StoreResult<()> {
+    pub async fn update_user(
+        &self,
+        user: &User,
+        new_password_hash: Option<&str>,
+        actor: &Actor,
+    ) -> StoreResult<()> {
         let mut b = self.batch();
         let id = b.bind(self.user_rid(user.id));
         let name = b.bind(user.name.clone());
@@ -117,7 +139,9 @@ impl TenantStore {
         ));
         if let Some(hash) = new_password_hash {
             let hash = b.bind(hash.to_owned());
-            b.push(format!("UPDATE {id} SET password_hash = {hash} RETURN NONE"));
+            b.push(format!(
+                "UPDATE {id} SET password_hash = {hash} RETURN NONE"
+            ));
         }
         let now = Utc::now();
         if !user.active {

@@ -32,7 +32,11 @@ pub fn decode(field: &str, cursor: &str, parts: usize) -> ApiResult<Vec<String>>
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let out: Vec<String> = text.split('\n').map(str::to_owned).collect();
-    if out.len() == parts { Ok(out) } else { Err(bad()) }
+    if out.len() == parts {
+        Ok(out)
+    } else {
+        Err(bad())
+    }
 }
 
 pub fn messages(rows: Vec<crate::domain::message::Message>, has_more: bool) -> MessageConnection {

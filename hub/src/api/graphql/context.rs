@@ -22,7 +22,8 @@ pub fn principal<'a>(ctx: &Context<'a>) -> ApiResult<&'a Principal> {
         Some(Caller::Authenticated(p)) => Ok(p),
         Some(Caller::Rejected(why)) => Err(ApiError::Unauthenticated(why.clone())),
         _ => Err(ApiError::Unauthenticated(
-            "sign in first: send `Authorization: Bearer <token>` (mutation signIn gives one)".into(),
+            "sign in first: send `Authorization: Bearer <token>` (mutation signIn gives one)"
+                .into(),
         )),
     }
 }

@@ -132,7 +132,13 @@ async fn live_client(store: &TenantStore, id: ClientId) -> ApiResult<DomainClien
 #[Object]
 impl Mutation {
     /// Exchanges a password for a bearer token.
-    async fn sign_in(&self, ctx: &Context<'_>, tenant: String, email: String, password: String) -> ApiResult<SignInPayload> {
+    async fn sign_in(
+        &self,
+        ctx: &Context<'_>,
+        tenant: String,
+        email: String,
+        password: String,
+    ) -> ApiResult<SignInPayload> {
         let st = state(ctx);
         let refused = || ApiError::Unauthenticated("wrong tenant, e-mail or password".into());
         let slug = tenant.trim().to_ascii_lowercase();
@@ -157,20 +163,38 @@ impl Mutation {
         let expires_at = now + Duration::hours(i64::from(st.config.auth.session_hours));
         let issued = new_token();
         store
-            .create_token(&issued.hash, user.id, TokenKind::Session, None, Some(expires_at), &Actor::User(user.id), now)
+            .create_token(
+                &issued.hash,
+                user.id,
+                TokenKind::Session,
+                None,
+                Some(expires_at),
+                &Actor::User(user.id),
+                now,
+            )
             .await?;
-        Ok(SignInPayload { token: issued.secret, expires_at, user: User(user) })
+        Ok(SignInPayload {
+            token: issued.secret,
+            expires_at,
+            user: User(user),
+        })
     }
 
     /// Revokes the token this request was made with.
     async fn sign_out(&self, ctx: &Context<'_>) -> ApiResult<bool> {
         let p = principal(ctx)?;
         let store = state(ctx).store.tenant(p.tenant());
-        store.revoke_token(p.token_id, Some(p.user.id), &p.actor()).await?;
+        store
+            .revoke_token(p.token_id, Some(p.user.id), &p.actor())
+            .await?;
         Ok(true)
     }
 
-    async fn create_client(&self, ctx: &Context<'_>, input: CreateClientInput) -> ApiResult<Client> {
+    async fn create_client(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateClientInput,
+    ) -> ApiResult<Client> {
         let (p, store) = authorize(ctx, Action::CreateClient)?;
         let now = Utc::now();
         let mut c = DomainClient::new(p.tenant(), &input.first_name, now)?;
@@ -183,7 +207,10 @@ impl Mutation {
         c.set_tax_pin(input.tax_pin.as_deref(), now)?;
         c.set_notes(input.notes.as_deref(), now)?;
         if input.contacts.len() > 50 {
-            return Err(ApiError::validation("contacts", "at most 50 contacts per client"));
+            return Err(ApiError::validation(
+                "contacts",
+                "at most 50 contacts per client",
+            ));
         }
         let contacts = input
             .contacts
@@ -192,7 +219,10 @@ impl Mutation {
             .collect::<ApiResult<Vec<_>>>()?;
         for (i, a) in contacts.iter().enumerate() {
             if contacts[..i].iter().any(|b| b.value == a.value) {
-                return Err(ApiError::validation("contacts", format!("`{}` is listed twice", a.value.as_str())));
+                return Err(ApiError::validation(
+                    "contacts",
+                    format!("`{}` is listed twice", a.value.as_str()),
+                ));
             }
         }
         store.create_client(&c, &contacts, &p.actor()).await?;
@@ -200,7 +230,12 @@ impl Mutation {
     }
 
     /// Changes the fields given, each through the client's own setter.
-    async fn update_client(&self, ctx: &Context<'_>, id: ID, input: UpdateClientInput) -> ApiResult<Client> {
+    async fn update_client(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateClientInput,
+    ) -> ApiResult<Client> {
         let (p, store) = authorize(ctx, Action::UpdateClient)?;
         let mut c = live_client(&store, parse_id("id", &id)?).await?;
         let now = Utc::now();
@@ -255,10 +290,18 @@ impl Mutation {
             changed.insert("notes".into(), json!("changed"));
         }
         if changed.is_empty() {
-            return Err(ApiError::validation("input", "name at least one field to change"));
+            return Err(ApiError::validation(
+                "input",
+                "name at least one field to change",
+            ));
         }
         store
-            .update_client(&c, EventKind::ClientUpdated, json!({ "changed": changed }), &p.actor())
+            .update_client(
+                &c,
+                EventKind::ClientUpdated,
+                json!({ "changed": changed }),
+                &p.actor(),
+            )
             .await?;
         Ok(Client(store.client(c.id()).await?))
     }
@@ -268,7 +311,9 @@ impl Mutation {
         let (p, store) = authorize(ctx, Action::DeleteClient)?;
         let mut c = live_client(&store, parse_id("id", &id)?).await?;
         c.delete(Utc::now())?;
-        store.update_client(&c, EventKind::ClientDeleted, json!({}), &p.actor()).await?;
+        store
+            .update_client(&c, EventKind::ClientDeleted, json!({}), &p.actor())
+            .await?;
         Ok(Client(store.client(c.id()).await?))
     }
 
@@ -276,11 +321,18 @@ impl Mutation {
         let (p, store) = authorize(ctx, Action::DeleteClient)?;
         let mut c = store.client(parse_id("id", &id)?).await?.client;
         c.restore_deleted(Utc::now())?;
-        store.update_client(&c, EventKind::ClientRestored, json!({}), &p.actor()).await?;
+        store
+            .update_client(&c, EventKind::ClientRestored, json!({}), &p.actor())
+            .await?;
         Ok(Client(store.client(c.id()).await?))
     }
 
-    async fn add_contact(&self, ctx: &Context<'_>, client_id: ID, input: ContactInput) -> ApiResult<Client> {
+    async fn add_contact(
+        &self,
+        ctx: &Context<'_>,
+        client_id: ID,
+        input: ContactInput,
+    ) -> ApiResult<Client> {
         let (p, store) = authorize(ctx, Action::UpdateClient)?;
         let id: ClientId = parse_id("clientId", &client_id)?;
         let contact = contact_from_input(ctx, &input)?;
@@ -290,7 +342,9 @@ impl Mutation {
 
     async fn remove_contact(&self, ctx: &Context<'_>, contact_id: ID) -> ApiResult<Client> {
         let (p, store) = authorize(ctx, Action::UpdateClient)?;
-        let client = store.remove_contact(parse_id::<ContactId>("contactId", &contact_id)?, &p.actor()).await?;
+        let client = store
+            .remove_contact(parse_id::<ContactId>("contactId", &contact_id)?, &p.actor())
+            .await?;
         Ok(Client(store.client(client).await?))
     }
 
@@ -312,7 +366,10 @@ impl Mutation {
         if let Some(k) = key
             && (k.is_empty() || k.len() > 200)
         {
-            return Err(ApiError::validation("idempotencyKey", "must be 1 to 200 characters"));
+            return Err(ApiError::validation(
+                "idempotencyKey",
+                "must be 1 to 200 characters",
+            ));
         }
         if let Some(k) = key
             && let Some(existing) = store.message_by_idempotency_key(k).await?
@@ -322,7 +379,10 @@ impl Mutation {
         let chat_id: ChatId = parse_id("chatId", &input.chat_id)?;
         let text = match (&input.text, &input.template_id) {
             (Some(_), Some(_)) => {
-                return Err(ApiError::validation("templateId", "give either text or templateId, not both"));
+                return Err(ApiError::validation(
+                    "templateId",
+                    "give either text or templateId, not both",
+                ));
             }
             (None, None) => return Err(ApiError::validation("text", "give text or templateId")),
             (Some(t), None) => t.clone(),
@@ -342,23 +402,62 @@ impl Mutation {
         // "System selects transport": the one asked for, else the one the
         // client last used, else their first contact's.
         let contact = match transport {
-            Some(t) => client.contacts.iter().find(|c| c.value.kind().transport() == t).ok_or_else(|| {
-                ApiError::validation("transport", format!("the client has no contact for {t}; add one first"))
-            })?,
+            Some(t) => client
+                .contacts
+                .iter()
+                .find(|c| c.value.kind().transport() == t)
+                .ok_or_else(|| {
+                    ApiError::validation(
+                        "transport",
+                        format!("the client has no contact for {t}; add one first"),
+                    )
+                })?,
             None => chat
                 .last_transport
-                .and_then(|t| client.contacts.iter().find(|c| c.value.kind().transport() == t))
-                .or_else(|| client.contacts.iter().find(|c| c.value.kind().transport().carries_text()))
-                .ok_or_else(|| ApiError::validation("transport", "the client has no contact to send to; add one first"))?,
+                .and_then(|t| {
+                    client
+                        .contacts
+                        .iter()
+                        .find(|c| c.value.kind().transport() == t)
+                })
+                .or_else(|| {
+                    client
+                        .contacts
+                        .iter()
+                        .find(|c| c.value.kind().transport().carries_text())
+                })
+                .ok_or_else(|| {
+                    ApiError::validation(
+                        "transport",
+                        "the client has no contact to send to; add one first",
+                    )
+                })?,
         };
-        let sender = Sender::User { user_id: p.user.id, name: p.user.name.clone() };
-        let message = DomainMessage::new(chat_id, &text, sender, contact.value.kind().transport(), vec![], Utc::now())?;
-        let out = Outgoing { message: &message, recipient: contact.value.as_str(), idempotency_key: key, user: p.user.id };
+        let sender = Sender::User {
+            user_id: p.user.id,
+            name: p.user.name.clone(),
+        };
+        let message = DomainMessage::new(
+            chat_id,
+            &text,
+            sender,
+            contact.value.kind().transport(),
+            vec![],
+            Utc::now(),
+        )?;
+        let out = Outgoing {
+            message: &message,
+            recipient: contact.value.as_str(),
+            idempotency_key: key,
+            user: p.user.id,
+        };
         match store.queue_message(out, &p.actor()).await {
             Ok(()) => Ok(Message(message)),
             // A concurrent request with the same key won the race: return its message.
             Err(crate::store::StoreError::Conflict { field: "id", .. }) if key.is_some() => {
-                let existing = store.message_by_idempotency_key(key.unwrap_or_default()).await?;
+                let existing = store
+                    .message_by_idempotency_key(key.unwrap_or_default())
+                    .await?;
                 existing.map(Message).ok_or(ApiError::Internal)
             }
             Err(e) => Err(e.into()),
@@ -368,19 +467,36 @@ impl Mutation {
     /// Records a message the client sent through a channel the hub does not
     /// connect to (a phone call, a conversation at the desk). It counts as
     /// unread like any inbound message.
-    async fn log_inbound_message(&self, ctx: &Context<'_>, input: LogInboundMessageInput) -> ApiResult<Message> {
+    async fn log_inbound_message(
+        &self,
+        ctx: &Context<'_>,
+        input: LogInboundMessageInput,
+    ) -> ApiResult<Message> {
         let (p, store) = authorize(ctx, Action::SendMessage)?;
         let chat_id: ChatId = parse_id("chatId", &input.chat_id)?;
         let chat = store.chat(chat_id).await?;
         let client = chat.chat.client();
         let transport: DomainTransport = input.transport.into();
         // A call is logged as a note on the "other" transport: voice carries no text.
-        let transport = if transport == DomainTransport::Phone { DomainTransport::Other } else { transport };
+        let transport = if transport == DomainTransport::Phone {
+            DomainTransport::Other
+        } else {
+            transport
+        };
         let text = input.text;
         let (_, message) = store
             .receive_message(
                 client,
-                |chat| Ok(DomainMessage::new(chat, &text, Sender::Client { client_id: client }, transport, vec![], Utc::now())?),
+                |chat| {
+                    Ok(DomainMessage::new(
+                        chat,
+                        &text,
+                        Sender::Client { client_id: client },
+                        transport,
+                        vec![],
+                        Utc::now(),
+                    )?)
+                },
                 &p.actor(),
             )
             .await?;
@@ -397,14 +513,25 @@ impl Mutation {
         Ok(Chat(store.chat(chat).await?))
     }
 
-    async fn create_template(&self, ctx: &Context<'_>, name: String, text: String) -> ApiResult<Template> {
+    async fn create_template(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        text: String,
+    ) -> ApiResult<Template> {
         let (p, store) = authorize(ctx, Action::ManageTemplates)?;
         let t = MessageTemplate::new(p.tenant(), &name, &text, Utc::now())?;
         store.save_template(&t, true, &p.actor()).await?;
         Ok(t.into())
     }
 
-    async fn update_template(&self, ctx: &Context<'_>, id: ID, name: Option<String>, text: Option<String>) -> ApiResult<Template> {
+    async fn update_template(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        name: Option<String>,
+        text: Option<String>,
+    ) -> ApiResult<Template> {
         let (p, store) = authorize(ctx, Action::ManageTemplates)?;
         let mut t = store.template(parse_id("id", &id)?).await?;
         t.update(name.as_deref(), text.as_deref(), Utc::now())?;
@@ -414,29 +541,59 @@ impl Mutation {
 
     async fn delete_template(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let (p, store) = authorize(ctx, Action::ManageTemplates)?;
-        store.delete_template(parse_id("id", &id)?, &p.actor()).await?;
+        store
+            .delete_template(parse_id("id", &id)?, &p.actor())
+            .await?;
         Ok(true)
     }
 
     async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> ApiResult<User> {
         let (p, store) = authorize(ctx, Action::ManageUsers)?;
-        let user = DomainUser::new(p.tenant(), &input.email, &input.name, input.role.into(), Utc::now())?;
+        let user = DomainUser::new(
+            p.tenant(),
+            &input.email,
+            &input.name,
+            input.role.into(),
+            Utc::now(),
+        )?;
         check_password_strength(&input.password)?;
-        store.create_user(&user, &hash_password(&input.password), &p.actor()).await?;
+        store
+            .create_user(&user, &hash_password(&input.password), &p.actor())
+            .await?;
         Ok(User(user))
     }
 
     /// Renames, changes the role, (de)activates or resets the password of a user.
     /// Deactivating revokes the user's tokens.
-    async fn update_user(&self, ctx: &Context<'_>, id: ID, input: UpdateUserInput) -> ApiResult<User> {
+    async fn update_user(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateUserInput,
+    ) -> ApiResult<User> {
         let (p, store) = authorize(ctx, Action::ManageUsers)?;
         let id: UserId = parse_id("id", &id)?;
         let mut user = store.user(id).await?;
-        if id == p.user.id && (input.active == Some(false) || input.role.is_some_and(|r| crate::domain::user::Role::from(r) != user.role)) {
-            return Err(ApiError::validation("id", "you cannot deactivate yourself or change your own role"));
+        if id == p.user.id
+            && (input.active == Some(false)
+                || input
+                    .role
+                    .is_some_and(|r| crate::domain::user::Role::from(r) != user.role))
+        {
+            return Err(ApiError::validation(
+                "id",
+                "you cannot deactivate yourself or change your own role",
+            ));
         }
         if let Some(name) = &input.name {
-            user.name = crate::domain::user::User::new(p.tenant(), &user.email, name, user.role, user.created_at)?.name;
+            user.name = crate::domain::user::User::new(
+                p.tenant(),
+                &user.email,
+                name,
+                user.role,
+                user.created_at,
+            )?
+            .name;
         }
         if let Some(role) = input.role {
             user.role = role.into();
@@ -451,12 +608,19 @@ impl Mutation {
             }
             None => None,
         };
-        store.update_user(&user, hash.as_deref(), &p.actor()).await?;
+        store
+            .update_user(&user, hash.as_deref(), &p.actor())
+            .await?;
         Ok(User(user))
     }
 
     /// A token for an integration, acting as the calling admin. Shown once.
-    async fn create_api_token(&self, ctx: &Context<'_>, name: String, expires_in_days: Option<i32>) -> ApiResult<ApiTokenPayload> {
+    async fn create_api_token(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        expires_in_days: Option<i32>,
+    ) -> ApiResult<ApiTokenPayload> {
         let (p, store) = authorize(ctx, Action::ManageApiTokens)?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -466,18 +630,35 @@ impl Mutation {
         let expires_at = match expires_in_days {
             None => None,
             Some(d) if (1..=3650).contains(&d) => Some(now + Duration::days(i64::from(d))),
-            Some(_) => return Err(ApiError::validation("expiresInDays", "must be between 1 and 3650")),
+            Some(_) => {
+                return Err(ApiError::validation(
+                    "expiresInDays",
+                    "must be between 1 and 3650",
+                ));
+            }
         };
         let issued = new_token();
         let record = store
-            .create_token(&issued.hash, p.user.id, TokenKind::Api, Some(name), expires_at, &p.actor(), now)
+            .create_token(
+                &issued.hash,
+                p.user.id,
+                TokenKind::Api,
+                Some(name),
+                expires_at,
+                &p.actor(),
+                now,
+            )
             .await?;
-        Ok(ApiTokenPayload { token: issued.secret, api_token: api_token(record) })
+        Ok(ApiTokenPayload {
+            token: issued.secret,
+            api_token: api_token(record),
+        })
     }
 
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let (p, store) = authorize(ctx, Action::ManageApiTokens)?;
-        let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::validation("id", "is not a valid id"))?;
+        let id = uuid::Uuid::parse_str(&id)
+            .map_err(|_| ApiError::validation("id", "is not a valid id"))?;
         store.revoke_token(id, None, &p.actor()).await?;
         Ok(true)
     }

@@ -4,11 +4,15 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Object};
 use chrono::DateTime;
 
-use super::connection::{AuditConnection, ChatConnection, ClientConnection, decode, encode, page_size};
+use super::connection::{
+    AuditConnection, ChatConnection, ClientConnection, decode, encode, page_size,
+};
 use super::context::{authorize, parse_id, principal, state};
-use super::types::{ApiToken, AuditEvent, Chat, Client, ContactKind, Message, Template, Transport, User};
+use super::types::{
+    ApiToken, AuditEvent, Chat, Client, ContactKind, Message, Template, Transport, User,
+};
 use crate::api::error::{ApiError, ApiResult};
-use crate::domain::contact::{ContactValue, ContactKind as DomainKind};
+use crate::domain::contact::{ContactKind as DomainKind, ContactValue};
 use crate::domain::ids::{ChatId, ClientId, TemplateId};
 use crate::domain::permissions::Action;
 use crate::store::chats::{ChatCursor, ChatFilter};
@@ -45,15 +49,20 @@ impl Query {
     ) -> ApiResult<ClientConnection> {
         let (_, store) = authorize(ctx, Action::ReadClients)?;
         let limit = page_size(first)?;
-        let search = search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let search = search
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
         if let Some(text) = search {
             if text.chars().count() > 200 {
-                return Err(ApiError::validation("search", "must be at most 200 characters"));
+                return Err(ApiError::validation(
+                    "search",
+                    "must be at most 200 characters",
+                ));
             }
             let offset = match &after {
-                Some(c) => decode("after", c, 1)?[0]
-                    .parse::<usize>()
-                    .map_err(|_| ApiError::validation("after", "is not a cursor this API gave out"))?,
+                Some(c) => decode("after", c, 1)?[0].parse::<usize>().map_err(|_| {
+                    ApiError::validation("after", "is not a cursor this API gave out")
+                })?,
                 None => 0,
             };
             let region = state(ctx).config.contacts.default_region.as_deref();
@@ -62,13 +71,17 @@ impl Query {
                 .filter_map(|k| ContactValue::parse(k, &text, region).ok())
                 .filter(|v| !matches!(v.kind(), DomainKind::Other | DomainKind::Website))
                 .collect();
-            let mut rows = store.search_clients(&text, &contact_matches, offset, limit + 1).await?;
+            let mut rows = store
+                .search_clients(&text, &contact_matches, offset, limit + 1)
+                .await?;
             let has_more = rows.len() > limit;
             rows.truncate(limit);
             let mut conn = Connection::new(offset > 0, has_more);
-            conn.edges.extend(rows.into_iter().enumerate().map(|(i, v)| {
-                Edge::new(encode(&[&(offset + i + 1).to_string()]), Client(v))
-            }));
+            conn.edges.extend(
+                rows.into_iter()
+                    .enumerate()
+                    .map(|(i, v)| Edge::new(encode(&[&(offset + i + 1).to_string()]), Client(v))),
+            );
             return Ok(conn);
         }
         let after = after
@@ -85,14 +98,22 @@ impl Query {
         rows.truncate(limit);
         let mut conn = Connection::new(after.is_some(), has_more);
         conn.edges.extend(rows.into_iter().map(|v| {
-            let cursor = encode(&[&v.client.display_name().to_lowercase(), &v.client.id().to_string()]);
+            let cursor = encode(&[
+                &v.client.display_name().to_lowercase(),
+                &v.client.id().to_string(),
+            ]);
             Edge::new(cursor, Client(v))
         }));
         Ok(conn)
     }
 
     /// The client reachable at this contact, or null.
-    async fn client_by_contact(&self, ctx: &Context<'_>, kind: ContactKind, value: String) -> ApiResult<Option<Client>> {
+    async fn client_by_contact(
+        &self,
+        ctx: &Context<'_>,
+        kind: ContactKind,
+        value: String,
+    ) -> ApiResult<Option<Client>> {
         let (_, store) = authorize(ctx, Action::ReadClients)?;
         let region = state(ctx).config.contacts.default_region.as_deref();
         let value = ContactValue::parse(kind.into(), &value, region)?;
@@ -117,17 +138,28 @@ impl Query {
                     .parse::<i64>()
                     .ok()
                     .and_then(DateTime::from_timestamp_micros)
-                    .ok_or_else(|| ApiError::validation("after", "is not a cursor this API gave out"))?;
-                Ok(ChatCursor { sort_at: millis, id: parse_id("after", &parts[1])? })
+                    .ok_or_else(|| {
+                        ApiError::validation("after", "is not a cursor this API gave out")
+                    })?;
+                Ok(ChatCursor {
+                    sort_at: millis,
+                    id: parse_id("after", &parts[1])?,
+                })
             })
             .transpose()?;
-        let filter = ChatFilter { unread_only, transport: transport.map(Into::into) };
+        let filter = ChatFilter {
+            unread_only,
+            transport: transport.map(Into::into),
+        };
         let mut rows = store.chats_page(&filter, after.as_ref(), limit + 1).await?;
         let has_more = rows.len() > limit;
         rows.truncate(limit);
         let mut conn = Connection::new(after.is_some(), has_more);
         conn.edges.extend(rows.into_iter().map(|v| {
-            let cursor = encode(&[&v.sort_at.timestamp_micros().to_string(), &v.chat.id().to_string()]);
+            let cursor = encode(&[
+                &v.sort_at.timestamp_micros().to_string(),
+                &v.chat.id().to_string(),
+            ]);
             Edge::new(cursor, Chat(v))
         }));
         Ok(conn)
@@ -151,17 +183,30 @@ impl Query {
         if query.is_empty() || query.chars().count() > 200 {
             return Err(ApiError::validation("query", "must be 1 to 200 characters"));
         }
-        Ok(store.search_messages(query, limit).await?.into_iter().map(Message).collect())
+        Ok(store
+            .search_messages(query, limit)
+            .await?
+            .into_iter()
+            .map(Message)
+            .collect())
     }
 
     async fn templates(&self, ctx: &Context<'_>) -> ApiResult<Vec<Template>> {
         let (_, store) = authorize(ctx, Action::ReadTemplates)?;
-        Ok(store.templates().await?.into_iter().map(Into::into).collect())
+        Ok(store
+            .templates()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     async fn template(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Template> {
         let (_, store) = authorize(ctx, Action::ReadTemplates)?;
-        Ok(store.template(parse_id::<TemplateId>("id", &id)?).await?.into())
+        Ok(store
+            .template(parse_id::<TemplateId>("id", &id)?)
+            .await?
+            .into())
     }
 
     /// Every change in the tenant, newest first (team leads and admins).
@@ -178,10 +223,13 @@ impl Query {
             .as_deref()
             .map(|c| -> ApiResult<uuid::Uuid> {
                 let parts = decode("after", c, 1)?;
-                uuid::Uuid::parse_str(&parts[0]).map_err(|_| ApiError::validation("after", "is not a cursor this API gave out"))
+                uuid::Uuid::parse_str(&parts[0])
+                    .map_err(|_| ApiError::validation("after", "is not a cursor this API gave out"))
             })
             .transpose()?;
-        let mut rows = store.events_page(before, target.as_deref(), limit + 1).await?;
+        let mut rows = store
+            .events_page(before, target.as_deref(), limit + 1)
+            .await?;
         let has_more = rows.len() > limit;
         rows.truncate(limit);
         let mut conn = Connection::new(before.is_some(), has_more);
@@ -218,4 +266,3 @@ impl Query {
             .collect())
     }
 }
-

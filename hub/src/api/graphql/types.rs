@@ -5,9 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::context::{authorize, parse_id};
 use crate::api::error::ApiResult;
-use crate::domain::{contact as dct, message as dm, user as du};
 use crate::domain::ids::ChatId;
 use crate::domain::permissions::Action;
+use crate::domain::{contact as dct, message as dm, user as du};
 use crate::store::chats::ChatView;
 use crate::store::clients::ClientView;
 
@@ -266,9 +266,14 @@ impl From<&dm::Sender> for Sender {
                 out.kind = SenderKind::Telegram;
                 out.chat_id = Some(chat_id.clone());
                 out.username = username.clone();
-                out.display_name = username.clone().map_or_else(|| chat_id.clone(), |u| format!("@{u}"));
+                out.display_name = username
+                    .clone()
+                    .map_or_else(|| chat_id.clone(), |u| format!("@{u}"));
             }
-            dm::Sender::Whatsapp { phone, profile_name } => {
+            dm::Sender::Whatsapp {
+                phone,
+                profile_name,
+            } => {
                 out.kind = SenderKind::Whatsapp;
                 out.phone = Some(phone.clone());
                 out.display_name = profile_name.clone().unwrap_or_else(|| phone.clone());
@@ -439,7 +444,9 @@ impl Chat {
     ) -> ApiResult<super::connection::MessageConnection> {
         let (_, store) = authorize(ctx, Action::ReadChats)?;
         let limit = super::connection::page_size(first)?;
-        let before = before.map(|c| parse_id::<crate::domain::ids::MessageId>("before", &c)).transpose()?;
+        let before = before
+            .map(|c| parse_id::<crate::domain::ids::MessageId>("before", &c))
+            .transpose()?;
         let chat: ChatId = self.0.chat.id();
         let mut rows = store.messages_page(chat, before, limit + 1).await?;
         let has_more = rows.len() > limit;
@@ -507,4 +514,3 @@ pub struct ApiTokenPayload {
     pub token: String,
     pub api_token: ApiToken,
 }
-
