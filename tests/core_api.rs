@@ -168,6 +168,42 @@ async fn each_contact_value_is_unique_within_its_type_after_normalisation() {
 }
 
 #[tokio::test]
+async fn consent_is_tracked_per_contact_with_time_and_source() {
+    let (_d, hub, token) = admin_hub().await;
+    let c = hub
+        .create_client(&token, json!({ "firstName": "Ann", "contacts": [{ "kind": "PHONE", "value": "+14155552671" }, { "kind": "EMAIL", "value": "ann@example.com" }] }))
+        .await;
+    let phone = c["contacts"][0]["id"].clone();
+    let q = "mutation($c: ID!, $s: ConsentStatus!, $src: String!) { setContactConsent(contactId: $c, status: $s, source: $src) { contacts { kind consent { status at source } } } }";
+    let r = hub
+        .gql(
+            Some(&token),
+            q,
+            json!({ "c": phone, "s": "OPTED_OUT", "src": "asked on the phone" }),
+        )
+        .await;
+    let contacts = r.ok()["setContactConsent"]["contacts"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(contacts[0]["consent"]["status"], "OPTED_OUT");
+    assert_eq!(contacts[0]["consent"]["source"], "asked on the phone");
+    assert!(contacts[0]["consent"]["at"].is_string());
+    assert_eq!(
+        contacts[1]["consent"]["status"], "UNKNOWN",
+        "consent is per contact"
+    );
+    let blank = hub
+        .gql(
+            Some(&token),
+            q,
+            json!({ "c": phone, "s": "OPTED_IN", "src": " " }),
+        )
+        .await;
+    assert_eq!(blank.field(), Some("source"));
+}
+
+#[tokio::test]
 async fn client_lookup_by_contact_uses_the_normalised_value() {
     let (_d, hub, token) = admin_hub().await;
     let c = hub

@@ -86,7 +86,13 @@ fn test() -> Result<()> {
     fmt.args(["fmt", "--all", "--", "--check"]);
     status(fmt).context("formatting differs: run `cargo fmt --all`")?;
     let mut tests = cargo();
-    tests.args(["test", "--release", "--workspace", "--all-targets"]);
+    tests.args([
+        "test",
+        "--release",
+        "--workspace",
+        "--all-targets",
+        "--no-fail-fast",
+    ]);
     status(tests)?;
     let mut clippy = cargo();
     clippy.args([

@@ -45,20 +45,19 @@ impl Batch {
 
     /// Appends `event` to the tenant's log.
     pub fn event(&mut self, event: &DomainEvent, at: DateTime<Utc>) {
+        let event_id = EventId::new().uuid();
         let id = self.bind(rid(
             "event",
-            [
-                uuid_value(self.tenant.uuid()),
-                uuid_value(EventId::new().uuid()),
-            ],
+            [uuid_value(self.tenant.uuid()), uuid_value(event_id)],
         ));
+        let rank = self.bind(super::ranks::newest_first(event_id));
         let kind = self.bind(event.kind.as_str());
         let actor = self.bind(event.actor.to_string());
         let target = self.bind(event.target.clone());
         let data = self.bind(event.data.clone());
         let at = self.bind(at);
         self.push(format!(
-            "CREATE {id} CONTENT {{ tenant: $tenant, kind: {kind}, actor: {actor}, target: {target}, data: {data}, at: {at} }} RETURN NONE"
+            "CREATE {id} CONTENT {{ tenant: $tenant, kind: {kind}, actor: {actor}, target: {target}, data: {data}, at: {at}, rank: {rank} }} RETURN NONE"
         ));
     }
 

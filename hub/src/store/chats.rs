@@ -7,6 +7,7 @@ use surrealdb::types::{RecordId, SurrealValue, Value};
 use uuid::Uuid;
 
 use super::error::{StoreError, StoreResult};
+use super::ranks::chat_rank;
 use super::records::{rid, uuid_part, uuid_value};
 use super::{Batch, TenantStore};
 use crate::domain::chat::Chat;
@@ -208,13 +209,14 @@ impl TenantStore {
     ) {
         let client_rid = b.bind(self.client_rid(chat.client()));
         b.push(format!(
-            "IF (SELECT VALUE id FROM {client_rid} WHERE deleted_at = NONE) = [] {{ THROW 'NOT_FOUND:client' }}"
+            "IF (SELECT VALUE id FROM {client_rid} WHERE live = true) = [] {{ THROW 'NOT_FOUND:client' }}"
         ));
         let id = b.bind(self.chat_rid(chat.id()));
         let client = b.bind(chat.client().uuid());
         let at = b.bind(chat.created_at());
+        let rank = b.bind(chat_rank(chat.created_at(), chat.id().uuid()));
         b.push(format!(
-            "CREATE {id} CONTENT {{ tenant: $tenant, client: {client}, created_at: {at}, sort_at: {at}, unread_count: 0, client_deleted: false }} RETURN NONE"
+            "CREATE {id} CONTENT {{ tenant: $tenant, client: {client}, created_at: {at}, sort_at: {at}, rank: {rank}, unread_count: 0, client_deleted: false }} RETURN NONE"
         ));
         self.push_member(
             b,
@@ -252,7 +254,7 @@ impl TenantStore {
         let mut q =
             String::from("SELECT * FROM chat WHERE tenant = $tenant AND client_deleted = false");
         if after.is_some() {
-            q.push_str(" AND (sort_at < $after_at OR (sort_at = $after_at AND id < $after_id))");
+            q.push_str(" AND rank > $after");
         }
         if filter.unread_only {
             q.push_str(" AND unread_count > 0");
@@ -260,16 +262,14 @@ impl TenantStore {
         if filter.transport.is_some() {
             q.push_str(" AND last_transport = $transport");
         }
-        q.push_str(" ORDER BY sort_at DESC, id DESC LIMIT $limit");
+        q.push_str(" ORDER BY rank LIMIT $limit");
         let mut query = self
             .db()
             .query(q)
             .bind(("tenant", self.tenant.uuid()))
             .bind(("limit", limit as i64));
         if let Some(a) = after {
-            query = query
-                .bind(("after_at", a.sort_at))
-                .bind(("after_id", self.chat_rid(a.id)));
+            query = query.bind(("after", chat_rank(a.sort_at, a.id.uuid())));
         }
         if let Some(t) = filter.transport {
             query = query.bind(("transport", t.as_str()));

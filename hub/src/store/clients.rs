@@ -7,6 +7,7 @@ use surrealdb::types::{RecordId, SurrealValue};
 use uuid::Uuid;
 
 use super::error::{StoreError, StoreResult};
+use super::ranks::name_rank;
 use super::records::{rid, uuid_part, uuid_value};
 use super::{Batch, TenantStore};
 use crate::domain::client::{Client, ClientRecord, Gender};
@@ -54,6 +55,8 @@ struct ClientDoc {
     tax_pin: Option<String>,
     notes: Option<String>,
     name_key: String,
+    list_key: String,
+    live: bool,
     updated_at: DateTime<Utc>,
     deleted_at: Option<DateTime<Utc>>,
 }
@@ -71,6 +74,8 @@ impl ClientDoc {
             tax_pin: c.tax_pin().map(str::to_owned),
             notes: c.notes().map(str::to_owned),
             name_key: c.display_name().to_lowercase(),
+            list_key: name_rank(&c.display_name().to_lowercase(), c.id().uuid()),
+            live: !c.is_deleted(),
             updated_at: c.updated_at(),
             deleted_at: c.deleted_at(),
         }
@@ -284,7 +289,7 @@ impl TenantStore {
         let mut b = self.batch();
         let id = b.bind(self.client_rid(client));
         b.push(format!(
-            "IF (SELECT VALUE id FROM {id} WHERE deleted_at = NONE) = [] {{ THROW 'NOT_FOUND:client' }}"
+            "IF (SELECT VALUE id FROM {id} WHERE live = true) = [] {{ THROW 'NOT_FOUND:client' }}"
         ));
         self.push_contact(&mut b, client, contact);
         b.event(
@@ -320,6 +325,39 @@ impl TenantStore {
         Ok(ClientId::from_uuid(client))
     }
 
+    /// Records the client's consent for one contact; returns the client it belongs to.
+    pub async fn set_consent(
+        &self,
+        contact: ContactId,
+        consent: &Consent,
+        actor: &Actor,
+    ) -> StoreResult<ClientId> {
+        let now = consent.at.unwrap_or_else(Utc::now);
+        let mut b = self.batch();
+        let id = b.bind(self.contact_rid(contact));
+        let status = b.bind(consent.status.as_str());
+        let at = b.bind(consent.at);
+        let source = b.bind(consent.source.clone());
+        let updated = b.bind(now);
+        b.push(format!(
+            "LET $changed = (UPDATE {id} SET consent_status = {status}, consent_at = {at}, consent_source = {source}, updated_at = {updated} RETURN AFTER)"
+        ));
+        b.push("IF array::len($changed) = 0 { THROW 'NOT_FOUND:contact' }");
+        let client = b.push("$changed[0].client");
+        b.event(
+            &DomainEvent::new(
+                EventKind::ConsentChanged,
+                actor,
+                format!("contact:{contact}"),
+                serde_json::json!({ "status": consent.status.as_str(), "source": consent.source }),
+            ),
+            now,
+        );
+        let mut results = b.run(self.db()).await?;
+        let client: Uuid = results.take(client)?;
+        Ok(ClientId::from_uuid(client))
+    }
+
     /// "Contact type determines how messages are sent": looks a client up by
     /// one of their contacts. Deleted clients are not found.
     pub async fn client_by_contact(&self, value: &ContactValue) -> StoreResult<Option<ClientView>> {
@@ -346,23 +384,18 @@ impl TenantStore {
         after: Option<&ClientCursor>,
         limit: usize,
     ) -> StoreResult<Vec<ClientView>> {
-        let mut q =
-            String::from("SELECT * FROM client WHERE tenant = $tenant AND deleted_at = NONE");
+        let mut q = String::from("SELECT * FROM client WHERE tenant = $tenant AND live = true");
         if after.is_some() {
-            q.push_str(
-                " AND (name_key > $after_name OR (name_key = $after_name AND id > $after_id))",
-            );
+            q.push_str(" AND list_key > $after");
         }
-        q.push_str(" ORDER BY name_key, id LIMIT $limit");
+        q.push_str(" ORDER BY list_key LIMIT $limit");
         let mut query = self
             .db()
             .query(q)
             .bind(("tenant", self.tenant.uuid()))
             .bind(("limit", limit as i64));
         if let Some(a) = after {
-            query = query
-                .bind(("after_name", a.name_key.clone()))
-                .bind(("after_id", self.client_rid(a.id)));
+            query = query.bind(("after", name_rank(&a.name_key, a.id.uuid())));
         }
         let rows: Vec<ClientRow> = query.await?.take(0)?;
         self.with_contacts(rows).await
@@ -391,7 +424,7 @@ impl TenantStore {
         }
         let rows: Vec<ClientRow> = self
             .db()
-            .query("SELECT *, search::score(1) AS score FROM client WHERE name_key @1@ $text AND tenant = $tenant AND deleted_at = NONE ORDER BY score DESC, name_key LIMIT $limit")
+            .query("SELECT *, search::score(1) AS score FROM client WHERE name_key @1@ $text AND tenant = $tenant AND live = true ORDER BY score DESC, name_key LIMIT $limit")
             .bind(("tenant", self.tenant.uuid()))
             .bind(("text", text.to_lowercase()))
             .bind(("limit", (offset + limit) as i64))

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use super::TenantStore;
 use super::error::StoreResult;
-use super::records::{rid_range, uuid_part, uuid_value};
+use super::ranks::newest_first;
+use super::records::uuid_part;
 
 /// One entry of the audit log.
 #[derive(Debug, Clone)]
@@ -38,24 +39,24 @@ impl TenantStore {
         target: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<LoggedEvent>> {
-        let t = uuid_value(self.tenant.uuid());
-        let range = rid_range(
-            "event",
-            vec![t.clone(), uuid_value(Uuid::nil())],
-            vec![t, uuid_value(before.unwrap_or(Uuid::max()))],
-        );
-        let mut q = String::from("SELECT * FROM $range");
+        let mut q = String::from("SELECT * FROM event WHERE tenant = $tenant");
         if target.is_some() {
-            q.push_str(" WHERE target = $target");
+            q.push_str(" AND target = $target");
         }
-        q.push_str(" ORDER BY id DESC LIMIT $limit");
+        if before.is_some() {
+            q.push_str(" AND rank > $after");
+        }
+        q.push_str(" ORDER BY rank LIMIT $limit");
         let mut query = self
             .db()
             .query(q)
-            .bind(("range", range))
+            .bind(("tenant", self.tenant.uuid()))
             .bind(("limit", limit as i64));
         if let Some(target) = target {
             query = query.bind(("target", target.to_owned()));
+        }
+        if let Some(before) = before {
+            query = query.bind(("after", newest_first(before)));
         }
         let rows: Vec<EventRow> = query.await?.take(0)?;
         rows.into_iter()

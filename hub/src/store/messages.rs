@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::TenantStore;
 use super::error::{StoreError, StoreResult};
-use super::records::{rid, rid_range, uuid_part, uuid_value};
+use super::ranks::{chat_rank, newest_first};
+use super::records::{rid, uuid_part, uuid_value};
 use crate::domain::chat::Chat;
 use crate::domain::events::{Actor, DomainEvent, EventKind};
 use crate::domain::ids::{ChatId, ClientId, MessageId, UserId};
@@ -244,15 +245,17 @@ impl TenantStore {
         let at = b.bind(m.created_at());
         let status = b.bind(m.status.as_str());
         let read_at = b.bind(m.read_at);
+        let rank = b.bind(newest_first(m.id().uuid()));
         b.push(format!(
-            "CREATE {id} CONTENT {{ tenant: $tenant, chat: {chat}, text: {text}, sender: {sender}, direction: {direction}, transport: {transport}, attachments: {attachments}, created_at: {at}, status: {status}, read_at: {read_at} }} RETURN NONE"
+            "CREATE {id} CONTENT {{ tenant: $tenant, chat: {chat}, text: {text}, sender: {sender}, direction: {direction}, transport: {transport}, attachments: {attachments}, created_at: {at}, status: {status}, read_at: {read_at}, rank: {rank} }} RETURN NONE"
         ));
         // The chat's summary moves in the same transaction as the message.
         let chat_id = b.bind(self.chat_rid(m.chat()));
         let preview = b.bind(preview(m.text()));
         let unread = i64::from(m.is_unread());
+        let chat_rank = b.bind(chat_rank(m.created_at(), m.chat().uuid()));
         b.push(format!(
-            "UPDATE {chat_id} SET last_message_at = {at}, sort_at = {at}, last_message_preview = {preview}, last_transport = {transport}, unread_count += {unread} RETURN NONE"
+            "UPDATE {chat_id} SET last_message_at = {at}, sort_at = {at}, rank = {chat_rank}, last_message_preview = {preview}, last_transport = {transport}, unread_count += {unread} RETURN NONE"
         ));
     }
 
@@ -351,28 +354,27 @@ impl TenantStore {
     }
 
     /// A page of a chat's history, newest first, older than `before`.
-    /// Messages of a chat are adjacent in key order, so this is a range scan.
     pub async fn messages_page(
         &self,
         chat: ChatId,
         before: Option<MessageId>,
         limit: usize,
     ) -> StoreResult<Vec<Message>> {
-        let t = uuid_value(self.tenant.uuid());
-        let c = uuid_value(chat.uuid());
-        let end = before.map_or(Uuid::max(), MessageId::uuid);
-        let range = rid_range(
-            "message",
-            vec![t.clone(), c.clone(), uuid_value(Uuid::nil())],
-            vec![t, c, uuid_value(end)],
-        );
-        let rows: Vec<MessageRow> = self
+        let mut q = String::from("SELECT * FROM message WHERE tenant = $tenant AND chat = $chat");
+        if before.is_some() {
+            q.push_str(" AND rank > $after");
+        }
+        q.push_str(" ORDER BY rank LIMIT $limit");
+        let mut query = self
             .db()
-            .query("SELECT * FROM $range ORDER BY id DESC LIMIT $limit")
-            .bind(("range", range))
-            .bind(("limit", limit as i64))
-            .await?
-            .take(0)?;
+            .query(q)
+            .bind(("tenant", self.tenant.uuid()))
+            .bind(("chat", chat.uuid()))
+            .bind(("limit", limit as i64));
+        if let Some(before) = before {
+            query = query.bind(("after", newest_first(before.uuid())));
+        }
+        let rows: Vec<MessageRow> = query.await?.take(0)?;
         rows.into_iter().map(MessageRow::into_domain).collect()
     }
 
@@ -399,27 +401,16 @@ impl TenantStore {
         actor: &Actor,
     ) -> StoreResult<u32> {
         let now = Utc::now();
-        let t = uuid_value(self.tenant.uuid());
-        let c = uuid_value(chat.uuid());
-        let end = up_to
-            .uuid()
-            .as_u128()
-            .checked_add(1)
-            .map_or(Uuid::max(), Uuid::from_u128);
-        let range = rid_range(
-            "message",
-            vec![t.clone(), c.clone(), uuid_value(Uuid::nil())],
-            vec![t, c, uuid_value(end)],
-        );
         let mut b = self.batch();
         let chat_rid = b.bind(self.chat_rid(chat));
         b.push(format!(
             "IF (SELECT VALUE id FROM {chat_rid} WHERE client_deleted = false) = [] {{ THROW 'NOT_FOUND:chat' }}"
         ));
-        let range = b.bind(range);
+        let chat_uuid = b.bind(chat.uuid());
+        let from = b.bind(newest_first(up_to.uuid()));
         let at = b.bind(now);
         b.push(format!(
-            "LET $marked = (UPDATE {range} SET read_at = {at} WHERE direction = 'inbound' AND read_at = NONE RETURN VALUE id)"
+            "LET $marked = (UPDATE message SET read_at = {at} WHERE tenant = $tenant AND chat = {chat_uuid} AND rank >= {from} AND direction = 'inbound' AND read_at = NONE RETURN VALUE id)"
         ));
         b.push(format!(
             "UPDATE {chat_rid} SET unread_count = math::max([0, unread_count - array::len($marked)]) RETURN NONE"

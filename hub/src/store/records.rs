@@ -28,16 +28,3 @@ pub(crate) fn uuid_part(id: &RecordId, index: usize) -> StoreResult<Uuid> {
     }
     Err(StoreError::Corrupt(format!("unexpected record id {id:?}")))
 }
-
-/// `table:[start…]..[end…]`: start included, end excluded.
-pub(crate) fn rid_range(table: &str, start: Vec<Value>, end: Vec<Value>) -> RecordId {
-    use std::ops::Bound;
-    use surrealdb::types::RecordIdKeyRange;
-    RecordId::new(
-        table,
-        RecordIdKey::Range(Box::new(RecordIdKeyRange {
-            start: Bound::Included(RecordIdKey::Array(start.into())),
-            end: Bound::Excluded(RecordIdKey::Array(end.into())),
-        })),
-    )
-}

@@ -123,7 +123,7 @@ async fn one_chat_per_client_in_the_schema_and_its_client_is_readonly() {
     assert_eq!(again.chat.id(), chat.chat.id());
     let dup = raw(
         &store,
-        "CREATE chat CONTENT { tenant: <uuid>$t, client: <uuid>$c, created_at: time::now(), sort_at: time::now(), unread_count: 0, client_deleted: false }",
+        "CREATE chat CONTENT { tenant: <uuid>$t, client: <uuid>$c, created_at: time::now(), sort_at: time::now(), rank: 'x', unread_count: 0, client_deleted: false }",
         json!({ "t": t.uuid(), "c": c.id().uuid() }),
     )
     .await;

@@ -7,13 +7,13 @@ use serde_json::json;
 
 use super::context::{authorize, parse_id, principal, state};
 use super::types::{
-    ApiToken, ApiTokenPayload, Chat, Client, ContactKind, Gender, Message, Role, SignInPayload,
-    Template, Transport, User,
+    ApiToken, ApiTokenPayload, Chat, Client, ConsentStatus, ContactKind, Gender, Message, Role,
+    SignInPayload, Template, Transport, User,
 };
 use crate::api::error::{ApiError, ApiResult};
 use crate::auth::{hash_password, new_token, verify_password};
 use crate::domain::client::Client as DomainClient;
-use crate::domain::contact::{Contact, ContactValue};
+use crate::domain::contact::{Consent, Contact, ContactValue};
 use crate::domain::events::{Actor, EventKind};
 use crate::domain::ids::{ChatId, ClientId, ContactId, MessageId, TemplateId, UserId};
 use crate::domain::message::{Message as DomainMessage, Sender, Transport as DomainTransport};
@@ -345,6 +345,22 @@ impl Mutation {
         let client = store
             .remove_contact(parse_id::<ContactId>("contactId", &contact_id)?, &p.actor())
             .await?;
+        Ok(Client(store.client(client).await?))
+    }
+
+    /// Records whether the client agreed to be contacted on this contact,
+    /// when, and on whose word (`source`, e.g. "signed form", "phone call").
+    async fn set_contact_consent(
+        &self,
+        ctx: &Context<'_>,
+        contact_id: ID,
+        status: ConsentStatus,
+        source: String,
+    ) -> ApiResult<Client> {
+        let (p, store) = authorize(ctx, Action::UpdateClient)?;
+        let contact: ContactId = parse_id("contactId", &contact_id)?;
+        let consent = Consent::set(status.into(), &source, Utc::now())?;
+        let client = store.set_consent(contact, &consent, &p.actor()).await?;
         Ok(Client(store.client(client).await?))
     }
 
