@@ -314,6 +314,11 @@ async fn sending_queues_the_message_and_tracks_the_chat() {
     assert!(view["lastMessageAt"].is_string());
     assert_eq!(view["lastMessagePreview"], "By mail");
     assert_eq!(view["unreadCount"], 0, "our own messages are never unread");
+    assert_eq!(
+        view["members"].as_array().unwrap().len(),
+        2,
+        "one member per participant, however often they write"
+    );
     let empty = hub
         .gql(
             Some(&token),

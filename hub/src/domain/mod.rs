@@ -13,6 +13,7 @@ pub mod ids;
 pub mod member;
 pub mod message;
 pub mod permissions;
+pub mod routing;
 pub mod template;
 pub mod tenant;
 pub mod user;

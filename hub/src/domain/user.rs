@@ -86,6 +86,13 @@ impl User {
     }
 }
 
+impl User {
+    pub fn rename(&mut self, name: &str) -> DomainResult<()> {
+        self.name = required_text("name", name, 200)?;
+        Ok(())
+    }
+}
+
 /// Passwords shorter than this are refused; length beats composition rules.
 pub const MIN_PASSWORD_LEN: usize = 10;
 

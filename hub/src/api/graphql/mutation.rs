@@ -18,6 +18,7 @@ use crate::domain::events::{Actor, EventKind};
 use crate::domain::ids::{ChatId, ClientId, ContactId, MessageId, TemplateId, UserId};
 use crate::domain::message::{Message as DomainMessage, Sender, Transport as DomainTransport};
 use crate::domain::permissions::Action;
+use crate::domain::routing::select_contact;
 use crate::domain::template::MessageTemplate;
 use crate::domain::user::{User as DomainUser, check_password_strength};
 use crate::store::TenantStore;
@@ -68,7 +69,8 @@ pub struct SendMessageInput {
     pub text: Option<String>,
     /// Send this template's text as written.
     pub template_id: Option<ID>,
-    /// Which channel; by default the one the client last wrote on, else their first contact's.
+    /// Which channel; by default the one the conversation last used, else the
+    /// client's first contact's. Contacts that opted out are never used.
     pub transport: Option<Transport>,
     /// A key of your choosing: repeating a request with the same key returns the
     /// first request's message instead of sending again.
@@ -415,40 +417,8 @@ impl Mutation {
         let chat = store.chat(chat_id).await?;
         let client = store.client(chat.chat.client()).await?;
         let transport: Option<DomainTransport> = input.transport.map(Into::into);
-        // "System selects transport": the one asked for, else the one the
-        // client last used, else their first contact's.
-        let contact = match transport {
-            Some(t) => client
-                .contacts
-                .iter()
-                .find(|c| c.value.kind().transport() == t)
-                .ok_or_else(|| {
-                    ApiError::validation(
-                        "transport",
-                        format!("the client has no contact for {t}; add one first"),
-                    )
-                })?,
-            None => chat
-                .last_transport
-                .and_then(|t| {
-                    client
-                        .contacts
-                        .iter()
-                        .find(|c| c.value.kind().transport() == t)
-                })
-                .or_else(|| {
-                    client
-                        .contacts
-                        .iter()
-                        .find(|c| c.value.kind().transport().carries_text())
-                })
-                .ok_or_else(|| {
-                    ApiError::validation(
-                        "transport",
-                        "the client has no contact to send to; add one first",
-                    )
-                })?,
-        };
+        // "System selects transport" (see domain::routing).
+        let contact = select_contact(&client.contacts, transport, chat.last_transport)?;
         let sender = Sender::User {
             user_id: p.user.id,
             name: p.user.name.clone(),
@@ -602,14 +572,7 @@ impl Mutation {
             ));
         }
         if let Some(name) = &input.name {
-            user.name = crate::domain::user::User::new(
-                p.tenant(),
-                &user.email,
-                name,
-                user.role,
-                user.created_at,
-            )?
-            .name;
+            user.rename(name)?;
         }
         if let Some(role) = input.role {
             user.role = role.into();

@@ -134,7 +134,7 @@ impl Query {
         let after = after
             .map(|c| -> ApiResult<ChatCursor> {
                 let parts = decode("after", &c, 2)?;
-                let millis = parts[0]
+                let micros = parts[0]
                     .parse::<i64>()
                     .ok()
                     .and_then(DateTime::from_timestamp_micros)
@@ -142,7 +142,7 @@ impl Query {
                         ApiError::validation("after", "is not a cursor this API gave out")
                     })?;
                 Ok(ChatCursor {
-                    sort_at: millis,
+                    sort_at: micros,
                     id: parse_id("after", &parts[1])?,
                 })
             })
