@@ -7,6 +7,7 @@ use surrealdb::types::{RecordId, SurrealValue, Value};
 use uuid::Uuid;
 
 use super::error::{StoreError, StoreResult};
+use super::page::Page;
 use super::ranks::chat_rank;
 use super::records::{rid, uuid_part, uuid_value};
 use super::{Batch, TenantStore};
@@ -251,30 +252,16 @@ impl TenantStore {
         after: Option<&ChatCursor>,
         limit: usize,
     ) -> StoreResult<Vec<ChatView>> {
-        let mut q =
-            String::from("SELECT * FROM chat WHERE tenant = $tenant AND client_deleted = false");
-        if after.is_some() {
-            q.push_str(" AND rank > $after");
-        }
+        let mut page = Page::new(self.tenant, "chat", "rank")
+            .when("client_deleted = false")
+            .after(after.map(|a| chat_rank(a.sort_at, a.id.uuid())));
         if filter.unread_only {
-            q.push_str(" AND unread_count > 0");
-        }
-        if filter.transport.is_some() {
-            q.push_str(" AND last_transport = $transport");
-        }
-        q.push_str(" ORDER BY rank LIMIT $limit");
-        let mut query = self
-            .db()
-            .query(q)
-            .bind(("tenant", self.tenant.uuid()))
-            .bind(("limit", limit as i64));
-        if let Some(a) = after {
-            query = query.bind(("after", chat_rank(a.sort_at, a.id.uuid())));
+            page = page.when("unread_count > 0");
         }
         if let Some(t) = filter.transport {
-            query = query.bind(("transport", t.as_str()));
+            page = page.equals("last_transport", t.as_str());
         }
-        let rows: Vec<ChatRow> = query.await?.take(0)?;
+        let rows: Vec<ChatRow> = page.fetch(self.db(), limit).await?;
         rows.into_iter().map(|r| r.into_domain(self)).collect()
     }
 

@@ -7,6 +7,7 @@ use surrealdb::types::{RecordId, SurrealValue};
 use uuid::Uuid;
 
 use super::error::{StoreError, StoreResult};
+use super::page::Page;
 use super::ranks::name_rank;
 use super::records::{rid, uuid_part, uuid_value};
 use super::{Batch, TenantStore};
@@ -384,20 +385,11 @@ impl TenantStore {
         after: Option<&ClientCursor>,
         limit: usize,
     ) -> StoreResult<Vec<ClientView>> {
-        let mut q = String::from("SELECT * FROM client WHERE tenant = $tenant AND live = true");
-        if after.is_some() {
-            q.push_str(" AND list_key > $after");
-        }
-        q.push_str(" ORDER BY list_key LIMIT $limit");
-        let mut query = self
-            .db()
-            .query(q)
-            .bind(("tenant", self.tenant.uuid()))
-            .bind(("limit", limit as i64));
-        if let Some(a) = after {
-            query = query.bind(("after", name_rank(&a.name_key, a.id.uuid())));
-        }
-        let rows: Vec<ClientRow> = query.await?.take(0)?;
+        let rows: Vec<ClientRow> = Page::new(self.tenant, "client", "list_key")
+            .when("live = true")
+            .after(after.map(|a| name_rank(&a.name_key, a.id.uuid())))
+            .fetch(self.db(), limit)
+            .await?;
         self.with_contacts(rows).await
     }
 

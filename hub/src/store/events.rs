@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::TenantStore;
 use super::error::StoreResult;
+use super::page::Page;
 use super::ranks::newest_first;
 use super::records::uuid_part;
 
@@ -39,26 +40,11 @@ impl TenantStore {
         target: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<LoggedEvent>> {
-        let mut q = String::from("SELECT * FROM event WHERE tenant = $tenant");
-        if target.is_some() {
-            q.push_str(" AND target = $target");
-        }
-        if before.is_some() {
-            q.push_str(" AND rank > $after");
-        }
-        q.push_str(" ORDER BY rank LIMIT $limit");
-        let mut query = self
-            .db()
-            .query(q)
-            .bind(("tenant", self.tenant.uuid()))
-            .bind(("limit", limit as i64));
+        let mut page = Page::new(self.tenant, "event", "rank").after(before.map(newest_first));
         if let Some(target) = target {
-            query = query.bind(("target", target.to_owned()));
+            page = page.equals("target", target.to_owned());
         }
-        if let Some(before) = before {
-            query = query.bind(("after", newest_first(before)));
-        }
-        let rows: Vec<EventRow> = query.await?.take(0)?;
+        let rows: Vec<EventRow> = page.fetch(self.db(), limit).await?;
         rows.into_iter()
             .map(|r| {
                 Ok(LoggedEvent {

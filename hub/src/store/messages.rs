@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::TenantStore;
 use super::error::{StoreError, StoreResult};
+use super::page::Page;
 use super::ranks::{chat_rank, newest_first};
 use super::records::{rid, uuid_part, uuid_value};
 use crate::domain::chat::Chat;
@@ -360,21 +361,11 @@ impl TenantStore {
         before: Option<MessageId>,
         limit: usize,
     ) -> StoreResult<Vec<Message>> {
-        let mut q = String::from("SELECT * FROM message WHERE tenant = $tenant AND chat = $chat");
-        if before.is_some() {
-            q.push_str(" AND rank > $after");
-        }
-        q.push_str(" ORDER BY rank LIMIT $limit");
-        let mut query = self
-            .db()
-            .query(q)
-            .bind(("tenant", self.tenant.uuid()))
-            .bind(("chat", chat.uuid()))
-            .bind(("limit", limit as i64));
-        if let Some(before) = before {
-            query = query.bind(("after", newest_first(before.uuid())));
-        }
-        let rows: Vec<MessageRow> = query.await?.take(0)?;
+        let rows: Vec<MessageRow> = Page::new(self.tenant, "message", "rank")
+            .equals("chat", chat.uuid())
+            .after(before.map(|b| newest_first(b.uuid())))
+            .fetch(self.db(), limit)
+            .await?;
         rows.into_iter().map(MessageRow::into_domain).collect()
     }
 

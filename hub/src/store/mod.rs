@@ -10,6 +10,7 @@ mod error;
 pub mod events;
 pub mod messages;
 mod migrations;
+mod page;
 mod ranks;
 mod records;
 #[cfg(test)]
