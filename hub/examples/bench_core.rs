@@ -167,7 +167,12 @@ async fn bench() -> anyhow::Result<()> {
     );
 
     // The hub's HTTP API, in process, on a loopback port.
-    let app = hub::api::router(store.clone(), Arc::new(config));
+    let bus = Arc::new(hub::events::EventBus::new(
+        1024,
+        store.last_event_seq().await?,
+    ));
+    hub::events::spawn_tailer(store.clone(), bus.clone(), Duration::from_millis(200));
+    let app = hub::api::router(store.clone(), Arc::new(config), bus);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/graphql", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -33,6 +33,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub contacts: ContactsConfig,
     pub bootstrap: BootstrapConfig,
+    pub events: EventsConfig,
     /// `tracing` filter, e.g. `info` or `hub=debug,info`.
     pub log: String,
 }
@@ -63,6 +64,26 @@ pub struct ContactsConfig {
     pub default_region: Option<String>,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// How many events a live subscriber may fall behind before it is told
+    /// to resync from its cursor (it never slows anyone else down).
+    pub subscriber_buffer: usize,
+    /// How often the event log is read for events written by other hub
+    /// processes on the same database; this process's own are instant.
+    pub poll_ms: u64,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            subscriber_buffer: 1024,
+            poll_ms: 200,
+        }
+    }
+}
+
 /// The tenant and admin created on the first start with an empty database.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -83,6 +104,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             contacts: ContactsConfig::default(),
             bootstrap: BootstrapConfig::default(),
+            events: EventsConfig::default(),
             log: "info".into(),
         }
     }
@@ -177,6 +199,16 @@ impl Config {
         if self.auth.session_hours == 0 || self.auth.session_hours > 24 * 90 {
             return Err(ConfigError::Invalid(
                 "auth.session_hours must be between 1 and 2160 (90 days)".into(),
+            ));
+        }
+        if !(16..=1_000_000).contains(&self.events.subscriber_buffer) {
+            return Err(ConfigError::Invalid(
+                "events.subscriber_buffer must be between 16 and 1000000".into(),
+            ));
+        }
+        if !(10..=60_000).contains(&self.events.poll_ms) {
+            return Err(ConfigError::Invalid(
+                "events.poll_ms must be between 10 and 60000".into(),
             ));
         }
         if let Some(region) = &self.contacts.default_region {

@@ -2,11 +2,13 @@
 //! conversation per customer across SMS, WhatsApp, Telegram, e-mail,
 //! Instagram and the website widget.
 //!
-//! Layers point one way: `api` → `store` → `domain`.
+//! Layers point one way: `api` → `events` → `store` → `domain`.
 
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod delivery;
 pub mod domain;
+pub mod events;
 pub mod store;

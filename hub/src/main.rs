@@ -162,7 +162,17 @@ async fn serve(config: Config) -> Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let app = hub::api::router(store, Arc::new(config));
+    let bus = Arc::new(hub::events::EventBus::new(
+        config.events.subscriber_buffer,
+        store.last_event_seq().await?,
+    ));
+    hub::events::spawn_tailer(
+        store.clone(),
+        bus.clone(),
+        std::time::Duration::from_millis(config.events.poll_ms),
+    );
+    hub::delivery::webhooks::spawn_worker(store.clone(), std::time::Duration::from_millis(500));
+    let app = hub::api::router(store, Arc::new(config), bus);
     // Tests and scripts read this line to learn the port.
     println!("hub listening on http://{addr}");
     println!(

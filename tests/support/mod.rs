@@ -267,3 +267,82 @@ impl Hub {
 pub fn workspace_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
 }
+
+/// A `graphql-transport-ws` client, as the web inbox and integrations use.
+pub struct Ws {
+    stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Hub {
+    /// Connects to `/graphql/ws` and authenticates with `token`.
+    pub async fn ws(&self, token: &str) -> Ws {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}/graphql/ws", self.url.replacen("http://", "ws://", 1));
+        let mut req = url.into_client_request().expect("ws request");
+        req.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        let (stream, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("ws connect");
+        let mut ws = Ws { stream };
+        ws.send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } }))
+            .await;
+        let ack = ws
+            .recv(Duration::from_secs(10))
+            .await
+            .expect("connection_ack");
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        ws
+    }
+}
+
+impl Ws {
+    pub async fn send(&mut self, msg: Value) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                msg.to_string().into(),
+            ))
+            .await
+            .expect("ws send");
+    }
+
+    /// The next protocol message (pings answered), or `None` on timeout or close.
+    pub async fn recv(&mut self, within: Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??
+                .ok()?;
+            let text = match msg {
+                tokio_tungstenite::tungstenite::Message::Text(t) => t.to_string(),
+                tokio_tungstenite::tungstenite::Message::Close(_) => return None,
+                _ => continue,
+            };
+            let v: Value = serde_json::from_str(&text).expect("ws JSON");
+            if v["type"] == "ping" {
+                self.send(json!({ "type": "pong" })).await;
+                continue;
+            }
+            return Some(v);
+        }
+    }
+
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
+            .await;
+    }
+
+    /// The next `next` payload's `data`, or panics naming what came instead.
+    pub async fn next_data(&mut self, within: Duration) -> Option<Value> {
+        let msg = self.recv(within).await?;
+        assert_eq!(msg["type"], "next", "expected data, got {msg}");
+        Some(msg["payload"].clone())
+    }
+}

@@ -27,7 +27,9 @@ fn main() -> Result<()> {
             );
             eprintln!("  test    run every check and test");
             eprintln!("  schema  regenerate schema/graphql/schema.graphql");
-            eprintln!("  bench   run the benchmark programs");
+            eprintln!(
+                "  bench   run a benchmark program: `bench [core] [-- --clients N]` or `bench live [-- --subscribers 1000,10000]`"
+            );
             bail!("unknown task `{task}`")
         }
     }

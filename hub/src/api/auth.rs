@@ -20,7 +20,12 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Api
     let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
         return Ok(Caller::Anonymous);
     };
-    let Some(secret) = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) else {
+    caller_from_header(state, value.to_str().unwrap_or("")).await
+}
+
+/// `Bearer <token>`, from an HTTP header or a WebSocket `connection_init` payload.
+pub async fn caller_from_header(state: &AppState, value: &str) -> Result<Caller, ApiError> {
+    let Some(secret) = value.strip_prefix("Bearer ") else {
         return Ok(Caller::Rejected(
             "the Authorization header must be `Bearer <token>`".into(),
         ));

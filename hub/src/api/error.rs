@@ -16,8 +16,18 @@ pub enum ApiError {
     Unauthenticated(String),
     Forbidden(String),
     NotFound(&'static str),
-    Validation { field: String, message: String },
-    Conflict { field: String, message: String },
+    Validation {
+        field: String,
+        message: String,
+    },
+    Conflict {
+        field: String,
+        message: String,
+    },
+    /// A live subscriber fell too far behind: it must resubscribe with `after`.
+    Resync {
+        after: i64,
+    },
     Internal,
 }
 
@@ -29,6 +39,9 @@ impl ApiError {
             ApiError::Validation { field, message } | ApiError::Conflict { field, message } => {
                 format!("{field}: {message}")
             }
+            ApiError::Resync { after } => format!(
+                "this subscription fell too far behind and was closed; subscribe again with after: \"{after}\" to receive what was missed"
+            ),
             ApiError::Internal => "internal error; the hub's log has the details".into(),
         }
     }
@@ -40,6 +53,7 @@ impl ApiError {
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::Validation { .. } => "VALIDATION",
             ApiError::Conflict { .. } => "CONFLICT",
+            ApiError::Resync { .. } => "RESYNC",
             ApiError::Internal => "INTERNAL",
         }
     }
@@ -90,10 +104,17 @@ impl From<ApiError> for async_graphql::Error {
         let mut err = async_graphql::Error::new(e.message());
         let code = e.code();
         let field = e.field().map(str::to_owned);
+        let after = match e {
+            ApiError::Resync { after } => Some(after.to_string()),
+            _ => None,
+        };
         err = err.extend_with(|_, ext| {
             ext.set("code", code);
             if let Some(f) = &field {
                 ext.set("field", f.as_str());
+            }
+            if let Some(a) = &after {
+                ext.set("after", a.as_str());
             }
         });
         err

@@ -7,35 +7,78 @@ mod state;
 
 use std::sync::Arc;
 
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{State, WebSocketUpgrade};
 use axum::http::HeaderMap;
-use axum::response::{Html, IntoResponse};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
 use crate::config::Config;
+use crate::events::EventBus;
 use crate::store::Store;
 
 /// Requests larger than this are refused before they are parsed.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-pub fn router(store: Store, config: Arc<Config>) -> Router {
-    let state = AppState { store, config };
+pub fn router(store: Store, config: Arc<Config>, bus: Arc<EventBus>) -> Router {
+    let state = AppState { store, config, bus };
     let schema = graphql::schema(Some(state.clone()));
     Router::new()
         .route("/graphql", get(graphiql).post(graphql_handler))
+        .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(|| async { "ok" }))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state((state, schema))
 }
 
 async fn graphiql() -> impl IntoResponse {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish(),
+    )
+}
+
+/// Subscriptions. The client authenticates in `connection_init` with
+/// `{"authorization": "Bearer <token>"}`; a missing or bad token closes the
+/// connection before anything is subscribed.
+async fn graphql_ws(
+    State((state, schema)): State<(AppState, graphql::HubSchema)>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let header = payload
+                        .get("authorization")
+                        .or_else(|| payload.get("Authorization"))
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("");
+                    match auth::caller_from_header(&state, header).await {
+                        Ok(auth::Caller::Authenticated(p)) => {
+                            let mut data = async_graphql::Data::default();
+                            data.insert(auth::Caller::Authenticated(p));
+                            Ok(data)
+                        }
+                        Ok(auth::Caller::Rejected(why)) => Err(async_graphql::Error::new(why)),
+                        Ok(auth::Caller::Anonymous) => Err(async_graphql::Error::new(
+                            "send {\"authorization\": \"Bearer <token>\"} in connection_init",
+                        )),
+                        Err(e) => Err(e.into()),
+                    }
+                })
+                .serve()
+        })
 }
 
 async fn graphql_handler(

@@ -51,6 +51,8 @@ pub enum EventKind {
     TemplateCreated,
     TemplateUpdated,
     TemplateDeleted,
+    WebhookCreated,
+    WebhookDeleted,
 }
 
 impl EventKind {
@@ -77,6 +79,8 @@ impl EventKind {
             EventKind::TemplateCreated => "template.created",
             EventKind::TemplateUpdated => "template.updated",
             EventKind::TemplateDeleted => "template.deleted",
+            EventKind::WebhookCreated => "webhook.created",
+            EventKind::WebhookDeleted => "webhook.deleted",
         }
     }
 }

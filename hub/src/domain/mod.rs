@@ -17,5 +17,6 @@ pub mod routing;
 pub mod template;
 pub mod tenant;
 pub mod user;
+pub mod webhook;
 
 pub use error::{DomainError, DomainResult};

@@ -21,10 +21,11 @@ pub enum Action {
     ReadAuditLog,
     ManageUsers,
     ManageApiTokens,
+    ManageWebhooks,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::ReadClients,
         Action::CreateClient,
         Action::UpdateClient,
@@ -38,6 +39,7 @@ impl Action {
         Action::ReadAuditLog,
         Action::ManageUsers,
         Action::ManageApiTokens,
+        Action::ManageWebhooks,
     ];
 
     /// How the action is named in error messages.
@@ -56,6 +58,7 @@ impl Action {
             Action::ReadAuditLog => "read the audit log",
             Action::ManageUsers => "manage users",
             Action::ManageApiTokens => "manage API tokens",
+            Action::ManageWebhooks => "manage webhooks",
         }
     }
 }
@@ -71,7 +74,7 @@ pub fn allowed(role: Role, action: Action) -> bool {
         | MarkRead | ReadTemplates => true,
         DeleteClient => matches!(role, Role::Admin | Role::TeamLead),
         ReadAuditLog => matches!(role, Role::Admin | Role::TeamLead),
-        ManageTemplates | ManageUsers | ManageApiTokens => role == Role::Admin,
+        ManageTemplates | ManageUsers | ManageApiTokens | ManageWebhooks => role == Role::Admin,
     }
 }
 

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
 use surrealdb::types::{SurrealValue, Value};
+use tokio::sync::Notify;
 
 use super::error::{StoreError, StoreResult, classify};
 use super::records::{rid, uuid_value};
@@ -17,7 +18,12 @@ pub(crate) struct Batch {
     tenant: TenantId,
     statements: Vec<String>,
     vars: BTreeMap<String, Value>,
+    events: usize,
 }
+
+/// How often a transaction that lost a write conflict (two writers bumping
+/// the event counter at once) is tried again before the error is reported.
+const CONFLICT_RETRIES: u32 = 20;
 
 impl Batch {
     pub fn new(tenant: TenantId) -> Self {
@@ -27,6 +33,7 @@ impl Batch {
             tenant,
             statements: Vec::new(),
             vars,
+            events: 0,
         }
     }
 
@@ -56,14 +63,17 @@ impl Batch {
         let target = self.bind(event.target.clone());
         let data = self.bind(event.data.clone());
         let at = self.bind(at);
+        self.push("LET $seq = (UPSERT counter:events SET n += 1 RETURN VALUE n)[0]");
         self.push(format!(
-            "CREATE {id} CONTENT {{ tenant: $tenant, kind: {kind}, actor: {actor}, target: {target}, data: {data}, at: {at}, rank: {rank} }} RETURN NONE"
+            "CREATE {id} CONTENT {{ seq: $seq, tenant: $tenant, kind: {kind}, actor: {actor}, target: {target}, data: {data}, at: {at}, rank: {rank} }} RETURN NONE"
         ));
+        self.events += 1;
     }
 
-    /// Runs every statement in one transaction. Results are indexed as
-    /// returned by [`Batch::push`].
-    pub async fn run(self, db: &Surreal<Any>) -> StoreResult<Results> {
+    /// Runs every statement in one transaction, retrying write conflicts.
+    /// Results are indexed as returned by [`Batch::push`]. `committed` is
+    /// signalled when the batch appended events, so the event tailer wakes.
+    pub async fn run(self, db: &Surreal<Any>, committed: &Notify) -> StoreResult<Results> {
         let count = self.statements.len();
         let mut sql = String::from("BEGIN TRANSACTION;\n");
         for s in &self.statements {
@@ -71,7 +81,35 @@ impl Batch {
             sql.push_str(";\n");
         }
         sql.push_str("COMMIT TRANSACTION;");
-        let mut response = db.query(sql).bind(self.vars).await?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match Self::attempt(db, &sql, &self.vars, count).await {
+                Err(StoreError::Database(m)) if attempt < CONFLICT_RETRIES && is_conflict(&m) => {
+                    let jitter = u64::from(rand::random::<u8>() % 8);
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        u64::from(attempt) + jitter,
+                    ))
+                    .await;
+                }
+                Ok(results) => {
+                    if self.events > 0 {
+                        committed.notify_one();
+                    }
+                    return Ok(results);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn attempt(
+        db: &Surreal<Any>,
+        sql: &str,
+        vars: &BTreeMap<String, Value>,
+        count: usize,
+    ) -> StoreResult<Results> {
+        let mut response = db.query(sql).bind(vars.clone()).await?;
         let errors = response.take_errors();
         if !errors.is_empty() {
             let mut errors: Vec<(usize, String)> = errors
@@ -96,6 +134,11 @@ impl Batch {
         }
         Ok(Results { values })
     }
+}
+
+fn is_conflict(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("conflict") || m.contains("can be retried")
 }
 
 /// The failing statement's error (in statement order), not the echoes of
@@ -130,6 +173,7 @@ fn thrown(message: &str) -> Option<StoreError> {
         "message" => "message",
         "user" => "user",
         "token" => "token",
+        "webhook" => "webhook",
         _ => "record",
     };
     Some(StoreError::NotFound { what })

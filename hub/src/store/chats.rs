@@ -184,7 +184,7 @@ impl TenantStore {
         let chat = Chat::new(self.tenant, client, now);
         let mut b = self.batch();
         self.push_new_chat(&mut b, &chat, opener, actor);
-        match b.run(self.db()).await {
+        match self.run(b).await {
             Ok(_) => Ok((self.chat(chat.id()).await?, true)),
             // Someone opened it at the same moment: theirs is the one chat.
             Err(StoreError::Conflict {

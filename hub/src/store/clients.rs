@@ -222,7 +222,7 @@ impl TenantStore {
             ),
             client.created_at(),
         );
-        b.run(self.db()).await?;
+        self.run(b).await?;
         Ok(())
     }
 
@@ -277,7 +277,7 @@ impl TenantStore {
             &DomainEvent::new(kind, actor, format!("client:{}", client.id()), changes),
             client.updated_at(),
         );
-        b.run(self.db()).await?;
+        self.run(b).await?;
         Ok(())
     }
 
@@ -302,7 +302,7 @@ impl TenantStore {
             ),
             contact.created_at,
         );
-        b.run(self.db()).await?;
+        self.run(b).await?;
         Ok(())
     }
 
@@ -321,7 +321,7 @@ impl TenantStore {
             ),
             Utc::now(),
         );
-        let mut results = b.run(self.db()).await?;
+        let mut results = self.run(b).await?;
         let client: Uuid = results.take(client)?;
         Ok(ClientId::from_uuid(client))
     }
@@ -354,7 +354,7 @@ impl TenantStore {
             ),
             now,
         );
-        let mut results = b.run(self.db()).await?;
+        let mut results = self.run(b).await?;
         let client: Uuid = results.take(client)?;
         Ok(ClientId::from_uuid(client))
     }

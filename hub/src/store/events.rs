@@ -4,15 +4,19 @@ use chrono::{DateTime, Utc};
 use surrealdb::types::{RecordId, SurrealValue};
 use uuid::Uuid;
 
-use super::TenantStore;
 use super::error::StoreResult;
 use super::page::Page;
 use super::ranks::newest_first;
 use super::records::uuid_part;
+use super::{Store, TenantStore};
+use crate::domain::ids::TenantId;
 
 /// One entry of the audit log.
 #[derive(Debug, Clone)]
 pub struct LoggedEvent {
+    /// Position in the log: increases in commit order, across all tenants.
+    pub seq: i64,
+    pub tenant: TenantId,
     pub id: Uuid,
     pub kind: String,
     pub actor: String,
@@ -24,6 +28,8 @@ pub struct LoggedEvent {
 #[derive(SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
 struct EventRow {
+    seq: i64,
+    tenant: Uuid,
     id: RecordId,
     kind: String,
     actor: String,
@@ -32,7 +38,59 @@ struct EventRow {
     at: DateTime<Utc>,
 }
 
+impl EventRow {
+    fn into_event(self) -> StoreResult<LoggedEvent> {
+        Ok(LoggedEvent {
+            seq: self.seq,
+            tenant: TenantId::from_uuid(self.tenant),
+            id: uuid_part(&self.id, 1)?,
+            kind: self.kind,
+            actor: self.actor,
+            target: self.target,
+            data: self.data,
+            at: self.at,
+        })
+    }
+}
+
+impl Store {
+    /// Every tenant's events after `seq`, in order: what the event tailer reads.
+    pub async fn events_after(&self, seq: i64, limit: usize) -> StoreResult<Vec<LoggedEvent>> {
+        let rows: Vec<EventRow> = self
+            .db()
+            .query("SELECT * FROM event WHERE seq > $seq ORDER BY seq LIMIT $limit")
+            .bind(("seq", seq))
+            .bind(("limit", limit as i64))
+            .await?
+            .take(0)?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    /// The newest position in the log (0 when empty).
+    pub async fn last_event_seq(&self) -> StoreResult<i64> {
+        let n: Vec<i64> = self
+            .db()
+            .query("SELECT VALUE n FROM counter:events")
+            .await?
+            .take(0)?;
+        Ok(n.first().copied().unwrap_or(0))
+    }
+}
+
 impl TenantStore {
+    /// This tenant's events after `seq`, in order: what a resuming subscriber missed.
+    pub async fn events_after(&self, seq: i64, limit: usize) -> StoreResult<Vec<LoggedEvent>> {
+        let rows: Vec<EventRow> = self
+            .db()
+            .query("SELECT * FROM event WHERE tenant = $tenant AND seq > $seq ORDER BY seq LIMIT $limit")
+            .bind(("tenant", self.tenant.uuid()))
+            .bind(("seq", seq))
+            .bind(("limit", limit as i64))
+            .await?
+            .take(0)?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+
     /// The newest events first, older than `before`; optionally only those about `target`.
     pub async fn events_page(
         &self,
@@ -45,17 +103,6 @@ impl TenantStore {
             page = page.equals("target", target.to_owned());
         }
         let rows: Vec<EventRow> = page.fetch(self.db(), limit).await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(LoggedEvent {
-                    id: uuid_part(&r.id, 1)?,
-                    kind: r.kind,
-                    actor: r.actor,
-                    target: r.target,
-                    data: r.data,
-                    at: r.at,
-                })
-            })
-            .collect()
+        rows.into_iter().map(EventRow::into_event).collect()
     }
 }

@@ -310,7 +310,7 @@ impl TenantStore {
             ),
             m.created_at(),
         );
-        b.run(self.db()).await?;
+        self.run(b).await?;
         Ok(())
     }
 
@@ -350,7 +350,7 @@ impl TenantStore {
             ),
             m.created_at(),
         );
-        b.run(self.db()).await?;
+        self.run(b).await?;
         Ok((chat_id, m))
     }
 
@@ -416,7 +416,7 @@ impl TenantStore {
             ),
             now,
         );
-        let mut results = b.run(self.db()).await?;
+        let mut results = self.run(b).await?;
         let count: i64 = results.take(count)?;
         Ok(u32::try_from(count).unwrap_or(0))
     }

@@ -19,10 +19,14 @@ pub mod templates;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
+
+use std::sync::Arc;
 
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
 use surrealdb::opt::auth::Root;
+use tokio::sync::Notify;
 
 use crate::domain::ids::TenantId;
 
@@ -45,6 +49,8 @@ pub struct DatabaseSettings {
 #[derive(Clone)]
 pub struct Store {
     db: Surreal<Any>,
+    /// Signalled after every commit that appended events.
+    committed: Arc<Notify>,
 }
 
 impl Store {
@@ -66,7 +72,10 @@ impl Store {
         db.use_ns(settings.namespace.as_str())
             .use_db(settings.database.as_str())
             .await?;
-        let store = Self { db };
+        let store = Self {
+            db,
+            committed: Arc::new(Notify::new()),
+        };
         migrations::apply(&store.db).await?;
         Ok(store)
     }
@@ -76,11 +85,22 @@ impl Store {
         TenantStore {
             db: self.db.clone(),
             tenant,
+            committed: self.committed.clone(),
         }
     }
 
     pub(crate) fn db(&self) -> &Surreal<Any> {
         &self.db
+    }
+
+    /// Woken after a commit in this process appended events; other processes'
+    /// commits are only seen by reading the log.
+    pub fn commits(&self) -> Arc<Notify> {
+        self.committed.clone()
+    }
+
+    pub(crate) async fn run(&self, batch: Batch) -> StoreResult<batch::Results> {
+        batch.run(&self.db, &self.committed).await
     }
 
     /// The schema version the database is at.
@@ -95,6 +115,7 @@ impl Store {
 pub struct TenantStore {
     db: Surreal<Any>,
     tenant: TenantId,
+    committed: Arc<Notify>,
 }
 
 impl TenantStore {
@@ -106,7 +127,20 @@ impl TenantStore {
         &self.db
     }
 
+    /// The whole store, for work that crosses into another aggregate's
+    /// loading (the event fan-out); still one tenant's data.
+    pub fn store(&self) -> Store {
+        Store {
+            db: self.db.clone(),
+            committed: self.committed.clone(),
+        }
+    }
+
     pub(crate) fn batch(&self) -> Batch {
         Batch::new(self.tenant)
+    }
+
+    pub(crate) async fn run(&self, batch: Batch) -> StoreResult<batch::Results> {
+        batch.run(&self.db, &self.committed).await
     }
 }

@@ -103,7 +103,7 @@ impl TenantStore {
             ),
             t.updated_at(),
         );
-        b.run(self.db()).await?;
+        self.run(b).await?;
         Ok(())
     }
 
@@ -121,7 +121,7 @@ impl TenantStore {
             ),
             Utc::now(),
         );
-        b.run(self.db()).await?;
+        self.run(b).await?;
         Ok(())
     }
 }

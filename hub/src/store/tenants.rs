@@ -58,7 +58,7 @@ impl Store {
             ),
             tenant.created_at,
         );
-        b.run(self.db()).await?;
+        self.run(b).await?;
         Ok(())
     }
 

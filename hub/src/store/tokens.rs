@@ -143,7 +143,7 @@ impl TenantStore {
             ),
             now,
         );
-        b.run(self.db()).await?;
+        self.run(b).await?;
         Ok(record)
     }
 
@@ -186,7 +186,7 @@ impl TenantStore {
             ),
             now,
         );
-        b.run(self.db()).await?;
+        self.run(b).await?;
         Ok(())
     }
 }

@@ -73,7 +73,7 @@ impl TenantStore {
             ),
             user.created_at,
         );
-        b.run(self.db()).await?;
+        self.run(b).await?;
         Ok(())
     }
 
@@ -165,7 +165,7 @@ impl TenantStore {
             ),
             now,
         );
-        b.run(self.db()).await?;
+        self.run(b).await?;
         Ok(())
     }
 }

@@ -4,20 +4,21 @@ mod connection;
 mod context;
 mod mutation;
 mod query;
+mod subscription;
 mod types;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 
 use super::state::AppState;
 
-pub type HubSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type HubSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// Deep or huge queries are refused before they run.
 const MAX_DEPTH: usize = 12;
 const MAX_COMPLEXITY: usize = 5_000;
 
 pub fn schema(state: Option<AppState>) -> HubSchema {
-    let mut builder = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    let mut builder = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
     if let Some(state) = state {

@@ -634,6 +634,38 @@ impl Mutation {
         })
     }
 
+    /// Registers a URL that receives the tenant's events (all, or the kinds
+    /// and prefixes listed) as signed JSON POSTs, from now on, in order.
+    async fn create_webhook(
+        &self,
+        ctx: &Context<'_>,
+        url: String,
+        #[graphql(default)] event_kinds: Vec<String>,
+    ) -> ApiResult<super::types::WebhookPayload> {
+        let (p, store) = authorize(ctx, Action::ManageWebhooks)?;
+        let hook = crate::domain::webhook::Webhook::new(p.tenant(), &url, event_kinds, Utc::now())?;
+        let secret = format!("whsec_{}", &new_token().secret[4..]);
+        store.create_webhook(&hook, &secret, &p.actor()).await?;
+        let state = store
+            .webhooks()
+            .await?
+            .into_iter()
+            .find(|w| w.webhook.id == hook.id)
+            .ok_or(ApiError::Internal)?;
+        Ok(super::types::WebhookPayload {
+            secret,
+            webhook: super::types::WebhookNode(state),
+        })
+    }
+
+    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+        let (p, store) = authorize(ctx, Action::ManageWebhooks)?;
+        let id = uuid::Uuid::parse_str(&id)
+            .map_err(|_| ApiError::validation("id", "is not a valid id"))?;
+        store.delete_webhook(id, &p.actor()).await?;
+        Ok(true)
+    }
+
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let (p, store) = authorize(ctx, Action::ManageApiTokens)?;
         let id = uuid::Uuid::parse_str(&id)

@@ -255,6 +255,17 @@ impl Query {
         Ok(store.users().await?.into_iter().map(User).collect())
     }
 
+    /// Webhooks for integrations, with their delivery attempts (admins).
+    async fn webhooks(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::types::WebhookNode>> {
+        let (_, store) = authorize(ctx, Action::ManageWebhooks)?;
+        Ok(store
+            .webhooks()
+            .await?
+            .into_iter()
+            .map(super::types::WebhookNode)
+            .collect())
+    }
+
     /// API tokens for integrations (admins).
     async fn api_tokens(&self, ctx: &Context<'_>) -> ApiResult<Vec<ApiToken>> {
         let (_, store) = authorize(ctx, Action::ManageApiTokens)?;

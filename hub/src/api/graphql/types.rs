@@ -514,3 +514,81 @@ pub struct ApiTokenPayload {
     pub token: String,
     pub api_token: ApiToken,
 }
+
+/// An integration's webhook and how its deliveries are going.
+pub struct WebhookNode(pub crate::store::webhooks::WebhookState);
+
+#[derive(SimpleObject)]
+pub struct WebhookAttempt {
+    /// The event's cursor.
+    pub event_cursor: String,
+    pub event_kind: String,
+    /// 1 for the first try of this event, 2 for the first retry, …
+    pub attempt: u32,
+    pub ok: bool,
+    /// The receiver's HTTP status, when it answered.
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[Object]
+impl WebhookNode {
+    async fn id(&self) -> ID {
+        ID(self.0.webhook.id.to_string())
+    }
+    async fn url(&self) -> &str {
+        &self.0.webhook.url
+    }
+    /// Kinds or prefixes (`message.`) it receives; empty means every event.
+    async fn event_kinds(&self) -> &[String] {
+        &self.0.webhook.event_kinds
+    }
+    async fn active(&self) -> bool {
+        self.0.webhook.active
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.webhook.created_at
+    }
+    /// The last event delivered or skipped.
+    async fn cursor(&self) -> String {
+        self.0.cursor.to_string()
+    }
+    /// Failed tries of the next event so far; it is retried with backoff.
+    async fn failures(&self) -> u32 {
+        self.0.failures
+    }
+    async fn next_attempt_at(&self) -> DateTime<Utc> {
+        self.0.next_attempt_at
+    }
+    /// The newest delivery attempts first.
+    async fn attempts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> ApiResult<Vec<WebhookAttempt>> {
+        let (_, store) = authorize(ctx, Action::ManageWebhooks)?;
+        let limit = super::connection::page_size(first)?;
+        Ok(store
+            .webhook_attempts(self.0.webhook.id, limit)
+            .await?
+            .into_iter()
+            .map(|a| WebhookAttempt {
+                event_cursor: a.event_seq.to_string(),
+                event_kind: a.event_kind,
+                attempt: a.attempt,
+                ok: a.ok,
+                status: a.status,
+                error: a.error,
+                at: a.at,
+            })
+            .collect())
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct WebhookPayload {
+    /// Verifies `X-Hub-Signature`; shown once.
+    pub secret: String,
+    pub webhook: WebhookNode,
+}

@@ -1,0 +1,207 @@
+//! Benchmark of live updates: N idle WebSocket subscribers on the real `hub`
+//! binary, then the time from a `sendMessage` to its arrival at every
+//! subscriber. Prints memory per idle subscription and p50/p99 fan-out
+//! latency; never fails on a number.
+//!
+//! `cargo xtask bench live [-- --subscribers 1000,10000 --messages 20]`
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn gql(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    vars: Value,
+) -> Value {
+    let mut req = http
+        .post(format!("{url}/graphql"))
+        .header("content-type", "application/json")
+        .body(json!({ "query": query, "variables": vars }).to_string());
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let bytes = req.send().await.expect("send").bytes().await.expect("body");
+    let v: Value = serde_json::from_slice(&bytes).expect("json");
+    assert!(v.get("errors").is_none(), "{v}");
+    v["data"].clone()
+}
+
+fn pct(sorted: &[Duration], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e3
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let sizes: Vec<usize> = arg("--subscribers")
+        .unwrap_or_else(|| "1000,10000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let messages: usize = arg("--messages").and_then(|m| m.parse().ok()).unwrap_or(20);
+    let exe = std::env::current_exe()?;
+    let hub_bin = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .map(|p| p.join("hub"))
+        .expect("target dir");
+    anyhow::ensure!(
+        hub_bin.exists(),
+        "build the hub first: {} is missing",
+        hub_bin.display()
+    );
+    for n in sizes {
+        run(&hub_bin, n, messages).await?;
+    }
+    Ok(())
+}
+
+async fn run(hub_bin: &std::path::Path, n: usize, messages: usize) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut child = Command::new(hub_bin)
+        .arg("serve")
+        .env("HUB_LISTEN", "127.0.0.1:0")
+        .env(
+            "HUB_DATABASE__URL",
+            format!("surrealkv://{}", dir.path().join("db").display()),
+        )
+        .env("HUB_BOOTSTRAP__ADMIN_PASSWORD", "bench password 1")
+        .env("HUB_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let pid = child.id();
+    let stdout = child.stdout.take().expect("stdout");
+    let url = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("hub listening on ").map(str::to_owned))
+        .expect("hub started");
+    let http = reqwest::Client::new();
+    let token = gql(&http, &url, None, "mutation { signIn(tenant: \"default\", email: \"admin@example.com\", password: \"bench password 1\") { token } }", json!({}))
+        .await["signIn"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = gql(&http, &url, Some(&token), "mutation { createClient(input: { firstName: \"Bench\", contacts: [{ kind: EMAIL, value: \"bench@example.com\" }] }) { id } }", json!({})).await;
+    let chat = gql(
+        &http,
+        &url,
+        Some(&token),
+        "mutation($c: ID!) { openChat(clientId: $c) { id } }",
+        json!({ "c": client["createClient"]["id"] }),
+    )
+    .await["openChat"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before = rss_kib(pid);
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let ws_url = format!("{}/graphql/ws", url.replacen("http://", "ws://", 1));
+    let connect_start = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let tx = tx.clone();
+        let ready_tx = ready_tx.clone();
+        let ws_url = ws_url.clone();
+        let token = token.clone();
+        let chat = chat.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut req = ws_url.into_client_request().expect("request");
+            req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+            let (mut ws, _) = match tokio_tungstenite::connect_async(req).await {
+                Ok(x) => x,
+                Err(e) => panic!("subscriber {i} cannot connect: {e}"),
+            };
+            let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
+            ws.send(WsMessage::Text(init.to_string().into())).await.expect("init");
+            let _ack = ws.next().await;
+            let sub = json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription($c: ID) { messageAdded(chatId: $c) { message { text } } }", "variables": { "c": chat } } });
+            ws.send(WsMessage::Text(sub.to_string().into())).await.expect("subscribe");
+            let _ = ready_tx.send(());
+            while let Some(Ok(msg)) = ws.next().await {
+                if let WsMessage::Text(t) = msg {
+                    let at = Instant::now();
+                    if let Some(k) = t.split("bench-").nth(1).and_then(|r| r.split('"').next()).and_then(|k| k.parse().ok()) {
+                        let _ = tx.send((k, at));
+                    }
+                }
+            }
+        }));
+        if i % 500 == 499 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    drop(tx);
+    for _ in 0..n {
+        ready_rx.recv().await.expect("subscriber ready");
+    }
+    let connected = connect_start.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_idle = rss_kib(pid);
+
+    let mut sent_at = Vec::with_capacity(messages);
+    let mut latencies = Vec::with_capacity(n * messages);
+    for k in 0..messages {
+        let t0 = Instant::now();
+        gql(&http, &url, Some(&token), "mutation($c: ID!, $t: String!) { sendMessage(input: { chatId: $c, text: $t }) { id } }", json!({ "c": chat, "t": format!("bench-{k}") })).await;
+        sent_at.push(t0);
+        let mut got = 0;
+        while got < n {
+            let (idx, at) = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+                .await?
+                .expect("subscribers alive");
+            latencies.push(at - sent_at[idx]);
+            if idx == k {
+                got += 1;
+            }
+        }
+    }
+    latencies.sort();
+    let per_sub = (rss_idle.saturating_sub(rss_before)) as f64 / n as f64;
+    println!(
+        "{n:>6} subscribers: connected in {:.1} s; hub RSS {} -> {} MiB, {:.1} KiB per idle subscription; {} messages: fan-out p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        connected.as_secs_f64(),
+        rss_before / 1024,
+        rss_idle / 1024,
+        per_sub,
+        messages,
+        pct(&latencies, 0.5),
+        pct(&latencies, 0.99),
+        latencies.last().unwrap().as_secs_f64() * 1e3
+    );
+    for t in tasks {
+        t.abort();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(())
+}

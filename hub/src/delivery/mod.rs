@@ -1,0 +1,4 @@
+//! Background delivery: webhooks to integrations (and, with the plugin host,
+//! the outbox of provider messages).
+
+pub mod webhooks;
