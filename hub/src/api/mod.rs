@@ -25,6 +25,10 @@ use crate::store::Store;
 
 /// Requests larger than this are refused before they are parsed.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// Per-WebSocket read and write buffer.
+const WS_BUFFER_BYTES: usize = 4 * 1024;
+/// The largest message a subscriber may send (a subscription query).
+const WS_MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 pub fn router(store: Store, config: Arc<Config>, bus: Arc<EventBus>) -> Router {
     let state = AppState { store, config, bus };
@@ -54,8 +58,14 @@ async fn graphql_ws(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // Small buffers: an idle subscriber should cost kilobytes, not the
+    // 128 KiB read and write buffers tungstenite starts with.
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .read_buffer_size(WS_BUFFER_BYTES)
+        .write_buffer_size(WS_BUFFER_BYTES)
+        .max_message_size(WS_MAX_MESSAGE_BYTES)
+        .max_frame_size(WS_MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| {
             GraphQLWebSocket::new(socket, schema, protocol)
                 .on_connection_init(move |payload| async move {
