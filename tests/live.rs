@@ -209,7 +209,10 @@ async fn subscriptions_need_a_valid_token_and_the_right_role() {
     ws.subscribe("1", "subscription { events { cursor } }", json!({}))
         .await;
     let msg = ws.recv(SOON).await.expect("an answer");
-    assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN", "{msg}");
+    assert_eq!(
+        msg["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{msg}"
+    );
     assert!(msg["payload"]["data"].is_null());
     let bad = std::panic::AssertUnwindSafe(hub.ws("hub_not_a_token"));
     let refused = futures_util::FutureExt::catch_unwind(bad).await;
