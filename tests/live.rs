@@ -46,9 +46,10 @@ async fn a_message_sent_by_one_connection_arrives_at_another() {
         .await;
     let chat = chat_with_client(&hub, &admin, "ann@example.com").await;
     let mut ws = hub.ws(&agent).await;
-    ws.subscribe("1", MESSAGES, json!({ "c": chat })).await;
-    // Subscriptions start when the server has processed `subscribe`; give it a beat.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // `after: "0"` replays the chat's (empty) history first, so the
+    // subscription cannot miss what is sent next, however late it starts.
+    ws.subscribe("1", MESSAGES, json!({ "c": chat, "a": "0" }))
+        .await;
     let id = send(&hub, &admin, &chat, "Hello from the admin").await;
     let got = ws.next_data(SOON).await.expect("the message arrives");
     let event = &got["data"]["messageAdded"];
@@ -85,7 +86,10 @@ async fn another_tenants_subscriber_receives_nothing() {
         json!({}),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The spy first replays its own tenant's history: let that pass.
+    while let Some(own) = spy.recv(QUIET).await {
+        assert!(!own.to_string().contains(&acme_chat), "{own}");
+    }
     send(&hub, &acme, &acme_chat, "acme secret").await;
     hub.gql(
         Some(&acme),
@@ -113,8 +117,8 @@ async fn a_subscriber_that_reconnects_with_its_cursor_gets_exactly_what_it_misse
         .await;
     let chat = chat_with_client(&hub, &admin, "ann@example.com").await;
     let mut ws = hub.ws(&admin).await;
-    ws.subscribe("1", MESSAGES, json!({ "c": chat })).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    ws.subscribe("1", MESSAGES, json!({ "c": chat, "a": "0" }))
+        .await;
     send(&hub, &admin, &chat, "seen").await;
     let seen = ws.next_data(SOON).await.expect("first message");
     let cursor = seen["data"]["messageAdded"]["cursor"]
@@ -162,11 +166,12 @@ async fn mark_read_is_pushed_to_everyone_watching_the_chat_list() {
     watcher
         .subscribe(
             "1",
-            "subscription { chatUpdated { kind chat { id unreadCount lastMessagePreview } } }",
-            json!({}),
+            "subscription($a: String) { chatUpdated(after: $a) { kind chat { id unreadCount lastMessagePreview } } }",
+            json!({ "a": "0" }),
         )
         .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // It replays the chat's creation first.
+    while watcher.recv(QUIET).await.is_some() {}
     let m = hub
         .gql(Some(&admin), "mutation($c: ID!) { logInboundMessage(input: { chatId: $c, text: \"Are you open?\", transport: EMAIL }) { id } }", json!({ "c": chat }))
         .await;
@@ -231,10 +236,13 @@ async fn a_stalled_subscriber_does_not_delay_a_healthy_one_and_is_told_to_resync
         .await;
     let chat = chat_with_client(&hub, &admin, "ann@example.com").await;
     let mut healthy = hub.ws(&admin).await;
-    healthy.subscribe("1", MESSAGES, json!({ "c": chat })).await;
+    healthy
+        .subscribe("1", MESSAGES, json!({ "c": chat, "a": "0" }))
+        .await;
     let mut stalled = hub.ws(&admin).await;
-    stalled.subscribe("1", MESSAGES, json!({ "c": chat })).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    stalled
+        .subscribe("1", MESSAGES, json!({ "c": chat, "a": "0" }))
+        .await;
     // Big messages, so the stalled client's socket buffers fill and its
     // server-side subscription stops being read long before 250 messages.
     let text = "x".repeat(60_000);
