@@ -947,5 +947,5 @@ async fn bad_configuration_is_refused_with_the_key_named() {
     assert!(err.contains("sesion_hours"), "{err}");
     let (ok, out, _) = data.run(&["migrate"], &[]);
     assert!(ok);
-    assert!(out.contains("schema version 1"), "{out}");
+    assert!(out.contains("schema version 2"), "{out}");
 }

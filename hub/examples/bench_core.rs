@@ -172,9 +172,20 @@ async fn bench() -> anyhow::Result<()> {
         store.last_event_seq().await?,
     ));
     hub::events::spawn_tailer(store.clone(), bus.clone(), Duration::from_millis(200));
-    let app = hub::api::router(store.clone(), Arc::new(config), bus);
+    // No plugins: these reads never send.
+    let plugins = hub::plugins::PluginHost::new(config.plugins.clone(), config.plugin.clone())?;
+    let transports = hub::delivery::transports::Transports::new(plugins, store.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/graphql", listener.local_addr()?);
+    let public_url = format!("http://{}", listener.local_addr()?);
+    let url = format!("{public_url}/graphql");
+    let app = hub::api::router(hub::api::AppState {
+        store: store.clone(),
+        config: Arc::new(config),
+        bus,
+        transports,
+        outbox: hub::delivery::outbox::OutboxSignal::default(),
+        public_url,
+    });
     tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::new();
     let token: String = {

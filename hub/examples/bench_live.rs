@@ -93,6 +93,21 @@ async fn run(hub_bin: &std::path::Path, n: usize, messages: usize) -> anyhow::Re
         )
         .env("HUB_BOOTSTRAP__ADMIN_PASSWORD", "bench password 1")
         .env("HUB_LOG", "warn")
+        // Messages must have a plugin to be accepted; none is delivered
+        // (closed port), which keeps delivery out of the fan-out figures.
+        .env(
+            "HUB_PLUGINS__DIR",
+            hub_bin
+                .parent()
+                .and_then(|p| p.parent())
+                .expect("target dir")
+                .join("plugins-dist"),
+        )
+        .env("HUB_PLUGIN__WEBHOOK__SETTINGS__URL", "http://127.0.0.1:9/")
+        .env(
+            "HUB_PLUGIN__WEBHOOK__SETTINGS__SECRET",
+            "bench-secret-0123456789",
+        )
         .stdout(Stdio::piped())
         .spawn()?;
     let pid = child.id();

@@ -4,6 +4,7 @@
 //! Environment variables are named `HUB_` + the key path in upper case, with
 //! `__` between a section and its key: `database.url` is `HUB_DATABASE__URL`.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +35,11 @@ pub struct Config {
     pub contacts: ContactsConfig,
     pub bootstrap: BootstrapConfig,
     pub events: EventsConfig,
+    pub plugins: PluginsConfig,
+    /// Per plugin, by name: `[plugin.webhook]` with `allow_hosts`, `hosts`,
+    /// `settings` and limit overrides.
+    pub plugin: BTreeMap<String, PluginOverrides>,
+    pub delivery: DeliveryConfig,
     /// `tracing` filter, e.g. `info` or `hub=debug,info`.
     pub log: String,
 }
@@ -84,6 +90,116 @@ impl Default for EventsConfig {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginsConfig {
+    /// Where `<name>.wasm` and `<name>.toml` are loaded from.
+    pub dir: PathBuf,
+    /// Ceiling of any plugin's memory cap.
+    pub max_memory_mib: u32,
+    /// Plugin instances alive at once, all plugins together.
+    pub max_instances: u32,
+    /// How often plugins that are polled are called when they say nothing.
+    pub poll_ms: u64,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        Self {
+            dir: "plugins/dist".into(),
+            max_memory_mib: 128,
+            max_instances: 128,
+            poll_ms: 5_000,
+        }
+    }
+}
+
+/// The operator's word on one plugin; it overrides the plugin's manifest.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginOverrides {
+    /// Hosts allowed besides the manifest's: `host` or `host:port`, as a
+    /// list or (from the environment) separated by commas.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub allow_hosts: Vec<String>,
+    /// Re-points a host the plugin calls: `"api.twilio.com" = "http://127.0.0.1:9000"`.
+    pub hosts: BTreeMap<String, String>,
+    /// Settings every tenant gets unless its admin sets its own.
+    #[serde(deserialize_with = "setting_values")]
+    pub settings: BTreeMap<String, String>,
+    pub memory_mib: Option<u32>,
+    pub cpu_ms: Option<u64>,
+    pub timeout_ms: Option<u64>,
+    pub max_instances: Option<u32>,
+}
+
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Commas(String),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::List(v) => v,
+        Raw::Commas(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+/// Setting values are strings to a plugin, whatever TOML made of them.
+fn setting_values<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    let raw = BTreeMap::<String, toml::Value>::deserialize(d)?;
+    raw.into_iter()
+        .map(|(k, v)| match v {
+            toml::Value::String(s) => Ok((k, s)),
+            toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {
+                Ok((k, v.to_string()))
+            }
+            other => Err(serde::de::Error::custom(format!(
+                "setting `{k}` must be a string, number or boolean, not a {}",
+                other.type_str()
+            ))),
+        })
+        .collect()
+}
+
+/// The outbox: how outbound messages are handed to plugins and retried.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Attempts before a message that keeps failing is marked failed.
+    pub max_attempts: u32,
+    /// First retry delay; it doubles each attempt (with jitter).
+    pub backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// How long a claimed job is reserved for the hub process that claimed it.
+    pub lease_secs: u64,
+    /// How often the outbox is checked when nothing wakes the worker.
+    pub poll_ms: u64,
+    /// Jobs handled at once by this process.
+    pub concurrency: usize,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 12,
+            backoff_ms: 1_000,
+            max_backoff_ms: 600_000,
+            lease_secs: 60,
+            poll_ms: 500,
+            concurrency: 16,
+        }
+    }
+}
+
 /// The tenant and admin created on the first start with an empty database.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -105,6 +221,9 @@ impl Default for Config {
             contacts: ContactsConfig::default(),
             bootstrap: BootstrapConfig::default(),
             events: EventsConfig::default(),
+            plugins: PluginsConfig::default(),
+            plugin: BTreeMap::new(),
+            delivery: DeliveryConfig::default(),
             log: "info".into(),
         }
     }
@@ -238,6 +357,77 @@ impl Config {
                 self.log
             )));
         }
+        self.validate_plugins()?;
+        self.validate_delivery()
+    }
+
+    fn validate_plugins(&self) -> Result<(), ConfigError> {
+        let p = &self.plugins;
+        if p.max_memory_mib == 0 || p.max_memory_mib > 4096 {
+            return Err(ConfigError::Invalid(
+                "plugins.max_memory_mib must be 1 to 4096".into(),
+            ));
+        }
+        if p.max_instances == 0 || p.max_instances > 10_000 {
+            return Err(ConfigError::Invalid(
+                "plugins.max_instances must be 1 to 10000".into(),
+            ));
+        }
+        if p.poll_ms < 100 {
+            return Err(ConfigError::Invalid(
+                "plugins.poll_ms must be at least 100".into(),
+            ));
+        }
+        for (name, o) in &self.plugin {
+            for h in &o.allow_hosts {
+                crate::plugins::manifest::HostPattern::parse(h)
+                    .map_err(|e| ConfigError::Invalid(format!("plugin.{name}.allow_hosts: {e}")))?;
+            }
+            for (host, to) in &o.hosts {
+                let ok = (to.starts_with("http://") || to.starts_with("https://"))
+                    && to.parse::<http::Uri>().is_ok_and(|u| {
+                        u.host().is_some() && u.path_and_query().is_none_or(|p| p.as_str() == "/")
+                    });
+                if !ok {
+                    return Err(ConfigError::Invalid(format!(
+                        "plugin.{name}.hosts.\"{host}\": `{to}` must be http(s)://host[:port]"
+                    )));
+                }
+            }
+            let zero = o.memory_mib == Some(0)
+                || o.cpu_ms == Some(0)
+                || o.timeout_ms == Some(0)
+                || o.max_instances == Some(0);
+            if zero {
+                return Err(ConfigError::Invalid(format!(
+                    "plugin.{name}: limits must be greater than zero"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_delivery(&self) -> Result<(), ConfigError> {
+        let d = &self.delivery;
+        let bad = |k: &str, why: &str| Err(ConfigError::Invalid(format!("delivery.{k} {why}")));
+        if d.max_attempts == 0 {
+            return bad("max_attempts", "must be at least 1");
+        }
+        if d.backoff_ms == 0 || d.backoff_ms > d.max_backoff_ms {
+            return bad(
+                "backoff_ms",
+                "must be at least 1 and at most max_backoff_ms",
+            );
+        }
+        if d.lease_secs == 0 {
+            return bad("lease_secs", "must be at least 1");
+        }
+        if d.poll_ms == 0 {
+            return bad("poll_ms", "must be at least 1");
+        }
+        if d.concurrency == 0 || d.concurrency > 1024 {
+            return bad("concurrency", "must be 1 to 1024");
+        }
         Ok(())
     }
 
@@ -328,6 +518,33 @@ mod tests {
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.auth.session_hours, 8);
         assert_eq!(c.database.url, "mem://");
+    }
+
+    #[test]
+    fn plugin_sections_come_from_the_environment_too() {
+        let c = Config::load(
+            None,
+            env(&[
+                (
+                    "HUB_PLUGIN__WEBHOOK__SETTINGS__URL",
+                    "http://127.0.0.1:9/in",
+                ),
+                ("HUB_PLUGIN__WEBHOOK__SETTINGS__MAX_AGE_SECS", "60"),
+                ("HUB_PLUGIN__WEBHOOK__CPU_MS", "250"),
+                ("HUB_DELIVERY__MAX_ATTEMPTS", "3"),
+            ]),
+        )
+        .unwrap();
+        let w = &c.plugin["webhook"];
+        assert_eq!(w.settings["url"], "http://127.0.0.1:9/in");
+        assert_eq!(w.settings["max_age_secs"], "60");
+        assert_eq!(w.cpu_ms, Some(250));
+        assert_eq!(c.delivery.max_attempts, 3);
+        let err =
+            Config::load(None, env(&[("HUB_PLUGIN__X__HOSTS__API", "ftp://nowhere")])).unwrap_err();
+        assert!(err.to_string().contains("plugin.x.hosts"), "{err}");
+        let err = Config::load(None, env(&[("HUB_DELIVERY__BACKOFF_MS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("delivery.backoff_ms"), "{err}");
     }
 
     #[test]

@@ -11,4 +11,5 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod events;
+pub mod plugins;
 pub mod store;

@@ -31,6 +31,18 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Provider plugins.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Load every plugin of the plugins directory and show what each is,
+    /// may do and is limited to, or why it does not load.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -125,6 +137,9 @@ async fn run(command: Command, config: Config) -> Result<()> {
                 println!("admin password (shown once): {p}");
             }
         }
+        Command::Plugin {
+            command: PluginCommand::List,
+        } => plugin_list(&config).await?,
         Command::Serve => serve(config).await?,
     }
     Ok(())
@@ -172,7 +187,31 @@ async fn serve(config: Config) -> Result<()> {
         std::time::Duration::from_millis(config.events.poll_ms),
     );
     hub::delivery::webhooks::spawn_worker(store.clone(), std::time::Duration::from_millis(500));
-    let app = hub::api::router(store, Arc::new(config), bus);
+    let plugins = load_plugins(&config).await?;
+    let transports = hub::delivery::transports::Transports::new(plugins, store.clone());
+    let outbox = hub::delivery::outbox::OutboxSignal::default();
+    hub::delivery::outbox::OutboxWorker::new(
+        store.clone(),
+        transports.clone(),
+        config.delivery.clone(),
+        Some(public.clone()),
+        outbox.clone(),
+    )
+    .spawn();
+    hub::delivery::poller::spawn(
+        store.clone(),
+        transports.clone(),
+        std::time::Duration::from_millis(config.plugins.poll_ms),
+        config.contacts.default_region.clone(),
+    );
+    let app = hub::api::router(hub::api::AppState {
+        store,
+        config: Arc::new(config),
+        bus,
+        transports,
+        outbox,
+        public_url: public.clone(),
+    });
     // Tests and scripts read this line to learn the port.
     println!("hub listening on http://{addr}");
     println!(
@@ -182,6 +221,65 @@ async fn serve(config: Config) -> Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    Ok(())
+}
+
+async fn load_plugins(config: &Config) -> Result<Arc<hub::plugins::PluginHost>> {
+    let host = hub::plugins::PluginHost::new(config.plugins.clone(), config.plugin.clone())?;
+    if !config.plugins.dir.is_dir() {
+        tracing::warn!(
+            "no plugins directory at {}: no message can be sent until plugins are installed there (plugins.dir)",
+            config.plugins.dir.display()
+        );
+        return Ok(host);
+    }
+    let report = host.load().await;
+    for name in config.plugin.keys() {
+        if host.get(name).is_none() {
+            tracing::warn!(plugin = %name, "configured under [plugin.{name}] but not loaded");
+        }
+    }
+    tracing::info!(loaded = report.loaded.len(), failed = report.failed.len(), dir = %config.plugins.dir.display(), "plugins loaded");
+    Ok(host)
+}
+
+async fn plugin_list(config: &Config) -> Result<()> {
+    let host = hub::plugins::PluginHost::new(config.plugins.clone(), config.plugin.clone())?;
+    let report = host.load().await;
+    println!("plugins in {}", config.plugins.dir.display());
+    for p in host.all() {
+        let m = &p.manifest;
+        println!("{} {}  {}", m.name, m.version, m.description);
+        println!("  channels:      {}", m.channels.join(", "));
+        println!(
+            "  allowed hosts: {}",
+            if m.allowed_hosts.is_empty() {
+                "(none)".to_owned()
+            } else {
+                m.allowed_hosts.join(", ")
+            }
+        );
+        println!("  polled:        {}", m.poll);
+        println!(
+            "  limits:        {} MiB, {} ms CPU, {} ms per call, {} instances",
+            p.limits.memory_bytes >> 20,
+            p.limits.cpu.as_millis(),
+            p.limits.timeout.as_millis(),
+            p.limits.max_instances
+        );
+        let keys: Vec<String> = m
+            .settings
+            .iter()
+            .map(|s| format!("{}{}", s.key, if s.required { "*" } else { "" }))
+            .collect();
+        println!("  settings:      {}", keys.join(", "));
+    }
+    for (name, why) in &report.failed {
+        println!("{name}: NOT LOADED: {why}");
+    }
+    if !report.failed.is_empty() {
+        anyhow::bail!("{} plugin(s) failed to load", report.failed.len());
+    }
     Ok(())
 }
 

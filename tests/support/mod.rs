@@ -6,14 +6,69 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+pub mod receiver;
 
 pub const ADMIN_PASSWORD: &str = "admin password 123";
 
 pub fn hub_bin() -> &'static str {
     env!("CARGO_BIN_EXE_hub")
+}
+
+/// The secret of the `webhook` plugin in tests.
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
+
+/// The plugins compiled from `plugins/` (the test-only ones included),
+/// staged once per test process the way the hub loads them.
+pub fn plugins_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = workspace_file("");
+        // .../<target>/release/hub
+        let target = Path::new(hub_bin())
+            .parent()
+            .and_then(Path::parent)
+            .expect("target directory")
+            .to_owned();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--release",
+                "--workspace",
+                "--target",
+                "wasm32-wasip2",
+            ])
+            .arg("--manifest-path")
+            .arg(root.join("plugins/Cargo.toml"))
+            .env("CARGO_TARGET_DIR", target.join("wasm"))
+            .status()
+            .expect("run cargo to build the plugins");
+        assert!(status.success(), "building the plugins failed");
+        let built = target.join("wasm/wasm32-wasip2/release");
+        let out = std::env::temp_dir().join(format!("hub-test-plugins-{}", std::process::id()));
+        std::fs::create_dir_all(&out).expect("plugins dir");
+        for (dir, name) in [
+            ("plugins/webhook", "webhook"),
+            ("plugins/testing/hostile", "hostile"),
+        ] {
+            std::fs::copy(
+                built.join(format!("{name}.wasm")),
+                out.join(format!("{name}.wasm")),
+            )
+            .expect("copy plugin");
+            std::fs::copy(
+                root.join(dir).join("plugin.toml"),
+                out.join(format!("{name}.toml")),
+            )
+            .expect("copy manifest");
+        }
+        out
+    })
 }
 
 /// A data directory that outlives hub processes, so a restart can be tested.
@@ -43,7 +98,16 @@ impl DataDir {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HUB_DATABASE__URL", self.db_url())
             .env("HUB_LISTEN", "127.0.0.1:0")
-            .env("HUB_LOG", "warn");
+            .env("HUB_LOG", "warn")
+            .env("HUB_PLUGINS__DIR", plugins_dir())
+            // Every tenant can send through the generic webhook plugin; by
+            // default to a closed port, so messages stay queued and retried.
+            .env(
+                "HUB_PLUGIN__WEBHOOK__SETTINGS__URL",
+                "http://127.0.0.1:9/discard",
+            )
+            .env("HUB_PLUGIN__WEBHOOK__SETTINGS__SECRET", WEBHOOK_SECRET)
+            .env("HUB_PLUGIN__WEBHOOK__ALLOW_HOSTS", "127.0.0.1:9");
         cmd
     }
 
@@ -96,10 +160,19 @@ impl DataDir {
         }
         let mut child = cmd
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn hub");
         let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                sink.lock().unwrap().push(line);
+            }
+        });
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut lines = Vec::new();
@@ -116,6 +189,7 @@ impl DataDir {
                 child,
                 url,
                 stdout,
+                log,
                 http: reqwest::Client::new(),
             },
             other => {
@@ -131,6 +205,8 @@ pub struct Hub {
     pub url: String,
     /// What the hub printed up to the "listening" line.
     pub stdout: Vec<String>,
+    /// What the hub has logged so far (stderr).
+    log: Arc<Mutex<Vec<String>>>,
     http: reqwest::Client,
 }
 
@@ -176,6 +252,17 @@ impl Gql {
 }
 
 impl Hub {
+    /// Everything the hub logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Kills the process outright (SIGKILL), as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Stops the hub with SIGTERM and waits for it, as an operator would.
     pub fn stop(mut self) {
         let pid = self.child.id().to_string();

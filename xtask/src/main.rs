@@ -20,15 +20,17 @@ fn main() -> Result<()> {
         "test" => test(),
         "schema" => schema(),
         "bench" => bench(&rest),
+        "plugins" => build_plugins(&root().join("plugins/dist"), false).map(|_| ()),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|schema|bench> [args]");
+            eprintln!("usage: cargo xtask <run|test|schema|bench|plugins> [args]");
             eprintln!(
                 "  run     build and start the hub on 127.0.0.1:8080 (embedded database in ./data)"
             );
             eprintln!("  test    run every check and test");
             eprintln!("  schema  regenerate schema/graphql/schema.graphql");
+            eprintln!("  plugins build the provider plugins into plugins/dist");
             eprintln!(
-                "  bench   run a benchmark program: `bench [core] [-- --clients N]` or `bench live [-- --subscribers 1000,10000]`"
+                "  bench   run a benchmark program: `bench [core] [-- --clients N]`, `bench live [-- --subscribers 1000,10000]` or `bench plugins [-- --calls 5000 --messages 2000]`"
             );
             bail!("unknown task `{task}`")
         }
@@ -71,7 +73,48 @@ fn build_hub() -> Result<PathBuf> {
     Ok(target_dir().join("release").join("hub"))
 }
 
+/// The plugins workspace (`plugins/`), built for wasm32-wasip2.
+fn plugins_cargo(verb: &str) -> Command {
+    let mut cmd = cargo();
+    cmd.args([verb, "--manifest-path", "plugins/Cargo.toml"]);
+    cmd.env("CARGO_TARGET_DIR", target_dir().join("wasm"));
+    cmd
+}
+
+/// Builds every plugin and copies each `<name>.wasm` with its manifest as
+/// `<name>.toml` into `out`, the layout the hub loads. Plugins under
+/// `plugins/testing/` are staged only for tests.
+fn build_plugins(out: &Path, with_testing: bool) -> Result<Vec<String>> {
+    let mut cmd = plugins_cargo("build");
+    cmd.args(["--release", "--workspace", "--target", "wasm32-wasip2"]);
+    status(cmd)?;
+    std::fs::create_dir_all(out).with_context(|| format!("create {}", out.display()))?;
+    let built = target_dir().join("wasm/wasm32-wasip2/release");
+    let mut staged = Vec::new();
+    for group in ["plugins", "plugins/testing"] {
+        if group == "plugins/testing" && !with_testing {
+            continue;
+        }
+        for entry in std::fs::read_dir(root().join(group))? {
+            let dir = entry?.path();
+            let manifest = dir.join("plugin.toml");
+            if !manifest.is_file() {
+                continue;
+            }
+            let name = dir.file_name().unwrap().to_string_lossy().replace('-', "_");
+            let wasm = built.join(format!("{name}.wasm"));
+            std::fs::copy(&wasm, out.join(format!("{name}.wasm")))
+                .with_context(|| format!("copy {}", wasm.display()))?;
+            std::fs::copy(&manifest, out.join(format!("{name}.toml")))?;
+            staged.push(name);
+        }
+    }
+    eprintln!("plugins in {}: {}", out.display(), staged.join(", "));
+    Ok(staged)
+}
+
 fn run(args: &[String]) -> Result<()> {
+    build_plugins(&root().join("plugins/dist"), false)?;
     let hub = build_hub()?;
     let mut cmd = Command::new(hub);
     cmd.current_dir(root());
@@ -87,6 +130,24 @@ fn test() -> Result<()> {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     status(fmt).context("formatting differs: run `cargo fmt --all`")?;
+    let mut fmt = plugins_cargo("fmt");
+    fmt.args(["--all", "--", "--check"]);
+    status(fmt).context(
+        "plugin formatting differs: run `cargo fmt --manifest-path plugins/Cargo.toml --all`",
+    )?;
+    // The end-to-end tests build them too; failing here is clearer.
+    build_plugins(&target_dir().join("plugins-dist"), true)?;
+    let mut clippy = plugins_cargo("clippy");
+    clippy.args([
+        "--release",
+        "--workspace",
+        "--target",
+        "wasm32-wasip2",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    status(clippy)?;
     let mut tests = cargo();
     tests.args([
         "test",
@@ -128,6 +189,23 @@ fn schema() -> Result<()> {
 }
 
 fn bench(args: &[String]) -> Result<()> {
+    let (which, rest) = match args.first().map(String::as_str) {
+        Some("core") | Some("live") | Some("plugins") => (args[0].as_str(), &args[1..]),
+        _ => ("core", args),
+    };
+    let rest: Vec<String> = rest.iter().filter(|a| *a != "--").cloned().collect();
+    let mut extra = Vec::new();
+    if which != "core" {
+        let dir = target_dir().join("plugins-dist");
+        build_plugins(&dir, true)?;
+        if which == "plugins" {
+            extra = vec!["--plugins".to_owned(), dir.display().to_string()];
+        }
+    }
+    if which == "live" {
+        // The live benchmark drives the real binary.
+        build_hub()?;
+    }
     let mut cmd = cargo();
     cmd.args([
         "run",
@@ -135,9 +213,9 @@ fn bench(args: &[String]) -> Result<()> {
         "--package",
         "hub",
         "--example",
-        "bench_core",
+        &format!("bench_{which}"),
         "--",
     ]);
-    cmd.args(args);
+    cmd.args(extra).args(rest);
     status(cmd)
 }

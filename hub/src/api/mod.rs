@@ -3,9 +3,8 @@
 mod auth;
 mod error;
 pub mod graphql;
+mod provider_webhooks;
 mod state;
-
-use std::sync::Arc;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::GraphiQLSource;
@@ -19,10 +18,6 @@ use axum::routing::get;
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
-use crate::config::Config;
-use crate::events::EventBus;
-use crate::store::Store;
-
 /// Requests larger than this are refused before they are parsed.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// Per-WebSocket read and write buffer.
@@ -30,12 +25,19 @@ const WS_BUFFER_BYTES: usize = 4 * 1024;
 /// The largest message a subscriber may send (a subscription query).
 const WS_MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
-pub fn router(store: Store, config: Arc<Config>, bus: Arc<EventBus>) -> Router {
-    let state = AppState { store, config, bus };
+pub fn router(state: AppState) -> Router {
     let schema = graphql::schema(Some(state.clone()));
     Router::new()
         .route("/graphql", get(graphiql).post(graphql_handler))
         .route("/graphql/ws", get(graphql_ws))
+        .route(
+            "/webhooks/{plugin}/{tenant}",
+            get(provider_webhooks::handle).post(provider_webhooks::handle),
+        )
+        .route(
+            "/webhooks/{plugin}/{tenant}/{*rest}",
+            get(provider_webhooks::handle).post(provider_webhooks::handle),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state((state, schema))

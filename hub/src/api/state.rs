@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::delivery::outbox::OutboxSignal;
+use crate::delivery::transports::Transports;
 use crate::events::EventBus;
 use crate::store::Store;
 
@@ -11,4 +13,10 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub bus: Arc<EventBus>,
+    /// The loaded plugins and which of them carries what for each tenant.
+    pub transports: Transports,
+    /// Wakes the outbox worker when a message is queued.
+    pub outbox: OutboxSignal,
+    /// The hub's address as providers reach it (webhook signatures cover it).
+    pub public_url: String,
 }

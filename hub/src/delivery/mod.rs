@@ -1,4 +1,8 @@
-//! Background delivery: webhooks to integrations (and, with the plugin host,
-//! the outbox of provider messages).
+//! Background delivery: provider messages through the outbox, inbound
+//! webhooks and polls through plugins, and webhooks to integrations.
 
+pub mod inbound;
+pub mod outbox;
+pub mod poller;
+pub mod transports;
 pub mod webhooks;

@@ -53,6 +53,9 @@ pub enum EventKind {
     TemplateDeleted,
     WebhookCreated,
     WebhookDeleted,
+    /// Delivery moved on: sent, delivered, read or failed.
+    MessageStatusChanged,
+    PluginConfigured,
 }
 
 impl EventKind {
@@ -81,6 +84,8 @@ impl EventKind {
             EventKind::TemplateDeleted => "template.deleted",
             EventKind::WebhookCreated => "webhook.created",
             EventKind::WebhookDeleted => "webhook.deleted",
+            EventKind::MessageStatusChanged => "message.status_changed",
+            EventKind::PluginConfigured => "plugin.configured",
         }
     }
 }

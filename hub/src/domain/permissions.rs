@@ -22,10 +22,12 @@ pub enum Action {
     ManageUsers,
     ManageApiTokens,
     ManageWebhooks,
+    /// Provider plugins: their settings (secrets included) and reloading them.
+    ManagePlugins,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::ReadClients,
         Action::CreateClient,
         Action::UpdateClient,
@@ -40,6 +42,7 @@ impl Action {
         Action::ManageUsers,
         Action::ManageApiTokens,
         Action::ManageWebhooks,
+        Action::ManagePlugins,
     ];
 
     /// How the action is named in error messages.
@@ -59,6 +62,7 @@ impl Action {
             Action::ManageUsers => "manage users",
             Action::ManageApiTokens => "manage API tokens",
             Action::ManageWebhooks => "manage webhooks",
+            Action::ManagePlugins => "manage provider plugins",
         }
     }
 }
@@ -74,7 +78,9 @@ pub fn allowed(role: Role, action: Action) -> bool {
         | MarkRead | ReadTemplates => true,
         DeleteClient => matches!(role, Role::Admin | Role::TeamLead),
         ReadAuditLog => matches!(role, Role::Admin | Role::TeamLead),
-        ManageTemplates | ManageUsers | ManageApiTokens | ManageWebhooks => role == Role::Admin,
+        ManageTemplates | ManageUsers | ManageApiTokens | ManageWebhooks | ManagePlugins => {
+            role == Role::Admin
+        }
     }
 }
 

@@ -323,6 +323,18 @@ impl TenantStore {
         message_for: impl FnOnce(ChatId) -> StoreResult<Message>,
         actor: &Actor,
     ) -> StoreResult<(ChatId, Message)> {
+        self.receive_message_with(client, message_for, actor, |_, _, _| {})
+            .await
+    }
+
+    /// [`Self::receive_message`], with more statements (`extra`) in its transaction.
+    pub(crate) async fn receive_message_with(
+        &self,
+        client: ClientId,
+        message_for: impl FnOnce(ChatId) -> StoreResult<Message>,
+        actor: &Actor,
+        extra: impl FnOnce(&mut super::Batch, ChatId, &Message),
+    ) -> StoreResult<(ChatId, Message)> {
         let existing = self.chat_of_client(client).await?;
         let mut b = self.batch();
         let chat_id = match &existing {
@@ -341,6 +353,16 @@ impl TenantStore {
             ));
         }
         self.push_message(&mut b, &m);
+        self.push_member(
+            &mut b,
+            &Member::new(
+                chat_id,
+                Participant::Client(client),
+                Some(m.transport()),
+                m.created_at(),
+            ),
+        );
+        extra(&mut b, chat_id, &m);
         b.event(
             &DomainEvent::new(
                 EventKind::MessageReceived,

@@ -10,11 +10,18 @@ use surrealdb::engine::any::Any;
 use super::error::{StoreError, StoreResult};
 
 /// (version, name, SurrealQL). Append only: a released migration never changes.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../../schema/surql/0001_initial.surql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../../schema/surql/0001_initial.surql"),
+    ),
+    (
+        2,
+        "delivery",
+        include_str!("../../../schema/surql/0002_delivery.surql"),
+    ),
+];
 
 pub(crate) async fn current_version(db: &Surreal<Any>) -> StoreResult<i64> {
     let mut response = db

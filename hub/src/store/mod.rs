@@ -6,6 +6,7 @@
 mod batch;
 pub mod chats;
 pub mod clients;
+pub mod delivery;
 mod error;
 pub mod events;
 pub mod messages;

@@ -49,7 +49,7 @@ async fn raw(store: &Store, sql: &str, vars: serde_json::Value) -> Result<(), St
 #[tokio::test]
 async fn migrations_are_applied_once_and_recorded() {
     let (_dir, store) = store().await;
-    assert_eq!(store.schema_version().await.unwrap(), 1);
+    assert_eq!(store.schema_version().await.unwrap(), 2);
     super::migrations::apply(store.db()).await.unwrap();
     let mut r = store
         .db()

@@ -3,6 +3,7 @@
 mod connection;
 mod context;
 mod mutation;
+mod plugins;
 mod query;
 mod subscription;
 mod types;

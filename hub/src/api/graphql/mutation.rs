@@ -417,8 +417,30 @@ impl Mutation {
         let chat = store.chat(chat_id).await?;
         let client = store.client(chat.chat.client()).await?;
         let transport: Option<DomainTransport> = input.transport.map(Into::into);
-        // "System selects transport" (see domain::routing).
-        let contact = select_contact(&client.contacts, transport, chat.last_transport)?;
+        // "System selects transport" (see domain::routing), among the
+        // transports some plugin carries for this tenant.
+        let carried = state(ctx).transports.available(p.tenant()).await?;
+        if let Some(t) = transport
+            && !carried.contains(&t)
+        {
+            return Err(ApiError::validation(
+                "transport",
+                format!("no plugin is set up to send {t} messages; an admin can configure one"),
+            ));
+        }
+        let reachable: Vec<_> = client
+            .contacts
+            .iter()
+            .filter(|c| carried.contains(&c.value.kind().transport()))
+            .cloned()
+            .collect();
+        if reachable.is_empty() && !client.contacts.is_empty() {
+            return Err(ApiError::validation(
+                "transport",
+                "no plugin is set up for any of the client's contacts; an admin can configure one",
+            ));
+        }
+        let contact = select_contact(&reachable, transport, chat.last_transport)?;
         let sender = Sender::User {
             user_id: p.user.id,
             name: p.user.name.clone(),
@@ -438,7 +460,10 @@ impl Mutation {
             user: p.user.id,
         };
         match store.queue_message(out, &p.actor()).await {
-            Ok(()) => Ok(Message(message)),
+            Ok(()) => {
+                state(ctx).outbox.queued();
+                Ok(Message(message))
+            }
             // A concurrent request with the same key won the race: return its message.
             Err(crate::store::StoreError::Conflict { field: "id", .. }) if key.is_some() => {
                 let existing = store
@@ -631,6 +656,52 @@ impl Mutation {
         Ok(ApiTokenPayload {
             token: issued.secret,
             api_token: api_token(record),
+        })
+    }
+
+    /// Sets this tenant's settings for a provider plugin (keys left out keep
+    /// their value; an empty value removes one) and the channels it carries.
+    /// The plugin checks them itself before they are saved.
+    async fn configure_plugin(
+        &self,
+        ctx: &Context<'_>,
+        plugin: String,
+        #[graphql(default)] settings: Vec<super::plugins::PluginSettingInput>,
+        channels: Option<Vec<super::types::Transport>>,
+    ) -> ApiResult<super::plugins::PluginNode> {
+        let (p, store) = authorize(ctx, Action::ManagePlugins)?;
+        let st = state(ctx);
+        let loaded = st.transports.host().get(&plugin).ok_or_else(|| {
+            ApiError::validation("plugin", format!("no plugin `{plugin}` is loaded"))
+        })?;
+        let current = store.plugin_settings().await?.remove(&plugin);
+        let next = super::plugins::validate(
+            st,
+            p.tenant(),
+            &loaded,
+            current.as_ref(),
+            settings,
+            channels,
+        )
+        .await?;
+        store
+            .set_plugin_settings(&plugin, &next, &p.actor())
+            .await?;
+        super::plugins::node(st, p.tenant(), &loaded).await
+    }
+
+    /// Loads the plugins directory again: new and changed plugins take over
+    /// from the next call; calls under way finish on the old ones.
+    async fn reload_plugins(&self, ctx: &Context<'_>) -> ApiResult<super::plugins::PluginReload> {
+        authorize(ctx, Action::ManagePlugins)?;
+        let report = state(ctx).transports.host().load().await;
+        Ok(super::plugins::PluginReload {
+            loaded: report.loaded,
+            failed: report
+                .failed
+                .into_iter()
+                .map(|(plugin, error)| super::plugins::PluginLoadFailure { plugin, error })
+                .collect(),
         })
     }
 

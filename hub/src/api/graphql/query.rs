@@ -266,6 +266,18 @@ impl Query {
             .collect())
     }
 
+    /// Provider plugins loaded by the hub and how each is set up for this
+    /// tenant; secret settings show only whether they are set (admins).
+    async fn plugins(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::plugins::PluginNode>> {
+        let (p, _) = authorize(ctx, Action::ManagePlugins)?;
+        let st = state(ctx);
+        let mut out = Vec::new();
+        for plugin in st.transports.host().all() {
+            out.push(super::plugins::node(st, p.tenant(), &plugin).await?);
+        }
+        Ok(out)
+    }
+
     /// API tokens for integrations (admins).
     async fn api_tokens(&self, ctx: &Context<'_>) -> ApiResult<Vec<ApiToken>> {
         let (_, store) = authorize(ctx, Action::ManageApiTokens)?;

@@ -1,0 +1,245 @@
+//! The inbound pipeline: a provider's webhook (or a poll) → the plugin →
+//! contact, client, chat, member and message, each stored once.
+
+use chrono::Utc;
+
+use super::transports::Transports;
+use crate::domain::client::Client;
+use crate::domain::contact::{Contact, ContactKind, ContactValue};
+use crate::domain::events::Actor;
+use crate::domain::ids::TenantId;
+use crate::domain::message::{Message, Sender, Transport};
+use crate::plugins::convert::{status_of, transport_of};
+use crate::plugins::types::{
+    HttpRequest, HttpResponse, InboundMessage, StatusUpdate, WebhookError,
+};
+use crate::plugins::{Plugin, PluginError};
+use crate::store::delivery::Inbound;
+use crate::store::{Store, StoreError, TenantStore};
+
+/// Why a webhook was not taken; each maps onto one HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    #[error("{0}")]
+    NotFound(String),
+    /// The plugin could not verify the request: nothing was stored.
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Malformed(String),
+    /// The plugin failed (trap, limit): the provider should retry later.
+    #[error("{0}")]
+    Plugin(#[from] PluginError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// What a webhook stored, for logs and tests.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub stored: usize,
+    pub duplicates: usize,
+    pub statuses: usize,
+}
+
+/// Resolves the tenant of `/webhooks/{plugin}/{tenant}`: its id or its slug.
+pub async fn tenant_of(store: &Store, key: &str) -> Result<TenantId, InboundError> {
+    let found = match key.parse::<uuid::Uuid>() {
+        Ok(id) => store.tenant_by_id(TenantId::from_uuid(id)).await?,
+        Err(_) => store.tenant_by_slug(key).await?,
+    };
+    found
+        .map(|t| t.id)
+        .ok_or_else(|| InboundError::NotFound(format!("no tenant `{key}`")))
+}
+
+/// Runs one webhook request through `plugin` and stores what it returns.
+pub async fn handle_webhook(
+    store: &Store,
+    transports: &Transports,
+    plugin_name: &str,
+    tenant: TenantId,
+    request: HttpRequest,
+    default_region: Option<&str>,
+) -> Result<(HttpResponse, Outcome), InboundError> {
+    let plugin = transports
+        .host()
+        .get(plugin_name)
+        .ok_or_else(|| InboundError::NotFound(format!("no plugin `{plugin_name}` is loaded")))?;
+    let (settings, _, _) = transports
+        .settings(tenant, plugin_name)
+        .await?
+        .ok_or_else(|| {
+            InboundError::NotFound(format!(
+                "plugin `{plugin_name}` is not configured for this tenant"
+            ))
+        })?;
+    let result = plugin
+        .handle_webhook(&tenant.to_string(), &settings, &request)
+        .await?
+        .map_err(|e| match e {
+            WebhookError::Unauthenticated(m) => InboundError::Unauthenticated(m),
+            WebhookError::Malformed(m) => InboundError::Malformed(m),
+        })?;
+    let outcome = store_results(
+        &store.tenant(tenant),
+        &plugin,
+        result.messages,
+        result.statuses,
+        default_region,
+    )
+    .await?;
+    Ok((result.response, outcome))
+}
+
+/// Stores inbound messages and applies status updates, in order.
+pub async fn store_results(
+    store: &TenantStore,
+    plugin: &Plugin,
+    messages: Vec<InboundMessage>,
+    statuses: Vec<StatusUpdate>,
+    default_region: Option<&str>,
+) -> Result<Outcome, InboundError> {
+    let mut outcome = Outcome::default();
+    for m in messages {
+        match receive(store, plugin, m, default_region).await? {
+            Inbound::Stored { .. } => outcome.stored += 1,
+            Inbound::Duplicate { .. } => outcome.duplicates += 1,
+        }
+    }
+    for s in statuses {
+        let status = status_of(s.state, s.reason);
+        if store
+            .apply_status(plugin.name(), &s.provider_message_id, status)
+            .await?
+        {
+            outcome.statuses += 1;
+        }
+    }
+    Ok(outcome)
+}
+
+fn contact_kind(t: Transport) -> ContactKind {
+    match t {
+        Transport::Sms | Transport::Phone => ContactKind::Phone,
+        Transport::Whatsapp => ContactKind::Whatsapp,
+        Transport::Telegram => ContactKind::Telegram,
+        Transport::Email => ContactKind::Email,
+        Transport::Instagram => ContactKind::Instagram,
+        Transport::Website => ContactKind::Website,
+        Transport::Other => ContactKind::Other,
+    }
+}
+
+fn sender_of(plugin: &str, t: Transport, value: &ContactValue, m: &InboundMessage) -> Sender {
+    let address = value.as_str().to_owned();
+    let name = m.sender.display_name.clone();
+    let username = m.sender.username.clone();
+    match t {
+        Transport::Sms | Transport::Phone => Sender::Sms { phone: address },
+        Transport::Whatsapp => Sender::Whatsapp {
+            phone: address,
+            profile_name: name,
+        },
+        Transport::Telegram => Sender::Telegram {
+            chat_id: address,
+            username,
+        },
+        Transport::Email => Sender::Email { address, name },
+        Transport::Instagram => Sender::Instagram {
+            user_id: address,
+            username,
+        },
+        Transport::Website => Sender::Website {
+            visitor_id: address,
+        },
+        Transport::Other => Sender::Other {
+            source: plugin.to_owned(),
+            reference: Some(address),
+        },
+    }
+}
+
+async fn receive(
+    store: &TenantStore,
+    plugin: &Plugin,
+    m: InboundMessage,
+    default_region: Option<&str>,
+) -> Result<Inbound, InboundError> {
+    if let Some((chat, message)) = store
+        .inbound_seen(plugin.name(), &m.provider_message_id)
+        .await?
+    {
+        return Ok(Inbound::Duplicate { chat, message });
+    }
+    let transport = transport_of(m.channel);
+    let value = ContactValue::parse(contact_kind(transport), &m.sender.address, default_region)
+        .map_err(|e| {
+            InboundError::Malformed(format!(
+                "message {}: sender `{}`: {}",
+                m.provider_message_id, m.sender.address, e.message
+            ))
+        })?;
+    let actor = Actor::Provider(plugin.name().to_owned());
+    let client = match store.client_by_contact(&value).await? {
+        Some(view) => view.client.id(),
+        None => {
+            let now = Utc::now();
+            let name = m
+                .sender
+                .display_name
+                .as_deref()
+                .or(m.sender.username.as_deref())
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or(value.as_str());
+            let client = Client::new(store.tenant_id(), name, now)
+                .map_err(|e| InboundError::Malformed(e.message))?;
+            let contact = Contact::new(value.clone(), None, now)
+                .map_err(|e| InboundError::Malformed(e.message))?;
+            match store.create_client(&client, &[contact], &actor).await {
+                Ok(()) => client.id(),
+                // The same sender's first messages arrived at once.
+                Err(StoreError::Conflict { .. }) => store
+                    .client_by_contact(&value)
+                    .await?
+                    .map(|v| v.client.id())
+                    .ok_or_else(|| StoreError::Database("contact vanished".into()))?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let mut text = m.text.clone();
+    // No blob store yet: an attachment is kept as its link, never dropped.
+    for a in &m.attachments {
+        let name = a.file_name.as_deref().unwrap_or(&a.content_type);
+        text.push_str(&format!("\n[attachment: {name} {}]", a.url));
+    }
+    // History is ordered by arrival; the provider's own clock is not trusted.
+    let at = Utc::now();
+    let sender = sender_of(plugin.name(), transport, &value, &m);
+    let outcome = store
+        .receive_from_provider(
+            plugin.name(),
+            &m.provider_message_id,
+            client,
+            |chat| {
+                Ok(Message::new(
+                    chat,
+                    text.trim_start(),
+                    sender,
+                    transport,
+                    vec![],
+                    at,
+                )?)
+            },
+            &actor,
+        )
+        .await;
+    match outcome {
+        Err(StoreError::Invalid(e)) => Err(InboundError::Malformed(format!(
+            "message {}: {}",
+            m.provider_message_id, e.message
+        ))),
+        other => Ok(other?),
+    }
+}

@@ -1,0 +1,328 @@
+//! The outbox worker: hands queued messages to their plugin, records what
+//! the provider said, and retries what can be retried.
+//!
+//! A job is claimed with a lease, so several hub processes on one database
+//! never work on the same job at once. A process that dies mid-send leaves
+//! its lease to expire and the job is sent again: the provider may then see
+//! the message twice, with the same idempotency key (the message id).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::StreamExt;
+use tokio::sync::Notify;
+
+use super::transports::Transports;
+use crate::config::DeliveryConfig;
+use crate::domain::contact::{Consent, ConsentStatus, ContactValue};
+use crate::domain::events::Actor;
+use crate::domain::message::Transport;
+use crate::plugins::convert::{channel_of, status_of};
+use crate::plugins::types::{OutboundMessage, SendError};
+use crate::store::delivery::OutboxJob;
+use crate::store::{Store, StoreError, TenantStore};
+
+/// Wakes the worker when a message is queued, so it does not wait for its poll.
+#[derive(Clone, Default)]
+pub struct OutboxSignal(Arc<Notify>);
+
+impl OutboxSignal {
+    pub fn queued(&self) {
+        self.0.notify_one();
+    }
+}
+
+pub struct OutboxWorker {
+    store: Store,
+    transports: Transports,
+    config: DeliveryConfig,
+    owner: String,
+    public_url: Option<String>,
+    signal: OutboxSignal,
+}
+
+/// What to do with a job after an attempt.
+enum Next {
+    Retry {
+        reason: String,
+        after_ms: Option<u64>,
+    },
+    Fail(String),
+}
+
+impl OutboxWorker {
+    pub fn new(
+        store: Store,
+        transports: Transports,
+        config: DeliveryConfig,
+        public_url: Option<String>,
+        signal: OutboxSignal,
+    ) -> Self {
+        Self {
+            store,
+            transports,
+            config,
+            owner: format!("hub-{}", uuid::Uuid::now_v7()),
+            public_url,
+            signal,
+        }
+    }
+
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move { self.run().await })
+    }
+
+    async fn run(self) {
+        let poll = Duration::from_millis(self.config.poll_ms);
+        let lease = chrono::Duration::seconds(self.config.lease_secs as i64);
+        loop {
+            let now = Utc::now();
+            match self
+                .store
+                .claim_outbox(&self.owner, now, now + lease, self.config.concurrency)
+                .await
+            {
+                Ok(jobs) if !jobs.is_empty() => {
+                    futures_util::stream::iter(jobs)
+                        .for_each_concurrent(self.config.concurrency, |job| self.deliver(job))
+                        .await;
+                    continue;
+                }
+                Ok(_) => {}
+                // Another hub process claimed at the same moment.
+                Err(StoreError::Database(m)) if m.to_ascii_lowercase().contains("conflict") => {
+                    tracing::debug!("outbox claim conflicted; retrying");
+                    continue;
+                }
+                Err(e) => tracing::error!("cannot read the outbox: {e}"),
+            }
+            tokio::select! {
+                () = self.signal.0.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    async fn deliver(&self, job: OutboxJob) {
+        let store = self.store.tenant(job.tenant_id());
+        let (plugin, next) = self.attempt(&store, &job).await;
+        let plugin = plugin.as_deref();
+        let result = match next {
+            None => Ok(()),
+            Some(Next::Fail(reason)) => {
+                tracing::warn!(message = %job.message_id(), "delivery failed: {reason}");
+                store.record_failed(&job, plugin, &reason).await
+            }
+            Some(Next::Retry { reason, after_ms }) => {
+                let attempts = job.attempts as u32 + 1;
+                if attempts >= self.config.max_attempts {
+                    let reason = format!("{reason} (gave up after {attempts} attempts)");
+                    tracing::warn!(message = %job.message_id(), "delivery failed: {reason}");
+                    store.record_failed(&job, plugin, &reason).await
+                } else {
+                    let delay = backoff(&self.config, attempts, after_ms);
+                    tracing::info!(message = %job.message_id(), attempt = attempts, retry_in_ms = delay.as_millis() as u64, "delivery will be retried: {reason}");
+                    let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                    store.reschedule(&job, plugin, at, &reason).await
+                }
+            }
+        };
+        if let Err(e) = result {
+            // The lease runs out and the job is tried again.
+            tracing::error!(message = %job.message_id(), "cannot record a delivery attempt: {e}");
+        }
+    }
+
+    /// One attempt; `None` when the outcome is already recorded.
+    async fn attempt(
+        &self,
+        store: &TenantStore,
+        job: &OutboxJob,
+    ) -> (Option<String>, Option<Next>) {
+        let message = match store.message(job.chat_id(), job.message_id()).await {
+            Ok(m) => m,
+            Err(StoreError::NotFound { .. }) => {
+                return (
+                    None,
+                    Some(Next::Fail("the message no longer exists".into())),
+                );
+            }
+            Err(e) => {
+                return (
+                    None,
+                    Some(Next::Retry {
+                        reason: format!("database: {e}"),
+                        after_ms: None,
+                    }),
+                );
+            }
+        };
+        let transport: Transport = match job.transport.parse() {
+            Ok(t) => t,
+            Err(_) => {
+                return (
+                    None,
+                    Some(Next::Fail(format!("unknown transport `{}`", job.transport))),
+                );
+            }
+        };
+        let Some(channel) = channel_of(transport) else {
+            return (
+                None,
+                Some(Next::Fail(format!("{transport} cannot carry messages"))),
+            );
+        };
+        let route = match self.transports.route(job.tenant_id(), transport).await {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                return (
+                    None,
+                    Some(Next::Retry {
+                        reason: format!("no plugin is configured to send {transport} messages"),
+                        after_ms: None,
+                    }),
+                );
+            }
+            Err(e) => {
+                return (
+                    None,
+                    Some(Next::Retry {
+                        reason: format!("database: {e}"),
+                        after_ms: None,
+                    }),
+                );
+            }
+        };
+        let plugin_name = route.plugin.name().to_owned();
+        let outbound = OutboundMessage {
+            idempotency_key: message.id().to_string(),
+            channel,
+            recipient: job.recipient.clone(),
+            text: message.text().to_owned(),
+            attachments: Vec::new(),
+            status_callback_url: self.public_url.as_ref().map(|base| {
+                format!(
+                    "{}/webhooks/{plugin_name}/{}",
+                    base.trim_end_matches('/'),
+                    job.tenant_id()
+                )
+            }),
+        };
+        let tenant = job.tenant_id().to_string();
+        let outcome = route.plugin.send(&tenant, &route.settings, &outbound).await;
+        let next = match outcome {
+            Ok(Ok(sent)) => {
+                let status = status_of(sent.state, None);
+                if let Err(e) = store
+                    .record_sent(job, &plugin_name, &sent.provider_message_id, status)
+                    .await
+                {
+                    tracing::error!(message = %job.message_id(), "sent, but cannot record it: {e}");
+                }
+                None
+            }
+            Ok(Err(SendError::Retryable(h))) => Some(Next::Retry {
+                reason: h.reason,
+                after_ms: h.after_ms,
+            }),
+            Ok(Err(SendError::RateLimited(h))) => Some(Next::Retry {
+                reason: format!("rate limited: {}", h.reason),
+                after_ms: h.after_ms,
+            }),
+            Ok(Err(SendError::Permanent(r))) => Some(Next::Fail(r)),
+            Ok(Err(SendError::OptedOut(r))) => {
+                self.record_opt_out(store, transport, &job.recipient, &plugin_name)
+                    .await;
+                Some(Next::Fail(format!("the recipient opted out: {r}")))
+            }
+            Ok(Err(SendError::Unauthorized(r))) => {
+                tracing::error!(plugin = %plugin_name, tenant = %tenant, "the provider refused the plugin's credentials: {r}");
+                Some(Next::Retry {
+                    reason: format!("unauthorized: {r}"),
+                    after_ms: None,
+                })
+            }
+            Err(e) => Some(Next::Retry {
+                reason: e.to_string(),
+                after_ms: None,
+            }),
+        };
+        (Some(plugin_name), next)
+    }
+
+    /// The provider says the recipient unsubscribed: never pick that contact again.
+    async fn record_opt_out(
+        &self,
+        store: &TenantStore,
+        transport: Transport,
+        recipient: &str,
+        plugin: &str,
+    ) {
+        let Some(kind) = crate::domain::contact::ContactKind::ALL
+            .into_iter()
+            .find(|k| k.transport() == transport)
+        else {
+            return;
+        };
+        let value = ContactValue::from_stored(kind, recipient.to_owned());
+        let found = store.client_by_contact(&value).await;
+        let Ok(Some(view)) = found else { return };
+        let Some(contact) = view.contacts.iter().find(|c| c.value == value) else {
+            return;
+        };
+        let consent = match Consent::set(
+            ConsentStatus::OptedOut,
+            &format!("provider:{plugin}"),
+            Utc::now(),
+        ) {
+            Ok(c) => c,
+            Err(_) => return,
+        };
+        if let Err(e) = store
+            .set_consent(contact.id, &consent, &Actor::Provider(plugin.to_owned()))
+            .await
+        {
+            tracing::error!("cannot record an opt-out: {e}");
+        }
+    }
+}
+
+/// Exponential backoff with equal jitter, never sooner than the provider asked.
+fn backoff(config: &DeliveryConfig, attempt: u32, after_ms: Option<u64>) -> Duration {
+    let base = config
+        .backoff_ms
+        .saturating_mul(1u64 << attempt.saturating_sub(1).min(30))
+        .min(config.max_backoff_ms);
+    let jittered = base / 2 + rand::random_range(0..=base / 2);
+    let asked = after_ms.unwrap_or(0).min(24 * 3600 * 1000);
+    Duration::from_millis(jittered.max(asked))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_ceiling() {
+        let c = DeliveryConfig::default();
+        for attempt in 1..=20 {
+            let full = (1000u64 << (attempt - 1).min(30)).min(c.max_backoff_ms);
+            for _ in 0..50 {
+                let d = backoff(&c, attempt, None).as_millis() as u64;
+                assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d} ms");
+            }
+        }
+    }
+
+    #[test]
+    fn backoff_honours_the_providers_retry_after() {
+        let c = DeliveryConfig::default();
+        assert!(backoff(&c, 1, Some(30_000)) >= Duration::from_secs(30));
+        // A silly retry-after is capped at a day.
+        assert_eq!(
+            backoff(&c, 1, Some(u64::MAX)),
+            Duration::from_secs(24 * 3600)
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! Pollers for plugins whose manifest says `poll = true` (Telegram's
+//! `getUpdates`, say): one task per plugin and tenant, the cursor stored
+//! after what it covered, so a restart neither skips nor (thanks to inbound
+//! deduplication) doubles a message.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::inbound::store_results;
+use super::transports::Transports;
+use crate::domain::ids::TenantId;
+use crate::plugins::types::SendError;
+use crate::store::Store;
+
+/// How often the set of (plugin, tenant) pairs to poll is looked at again.
+const RESCAN: Duration = Duration::from_secs(10);
+
+pub fn spawn(
+    store: Store,
+    transports: Transports,
+    every: Duration,
+    default_region: Option<String>,
+) -> tokio::task::JoinHandle<()> {
+    let running: Arc<Mutex<BTreeSet<(String, TenantId)>>> = Arc::default();
+    tokio::spawn(async move {
+        loop {
+            for (plugin, tenant) in pairs(&store, &transports).await {
+                let key = (plugin.clone(), tenant);
+                if !running.lock().expect("poller set").insert(key.clone()) {
+                    continue;
+                }
+                let (store, transports, running, region) = (
+                    store.clone(),
+                    transports.clone(),
+                    running.clone(),
+                    default_region.clone(),
+                );
+                tokio::spawn(async move {
+                    poll_loop(
+                        &store,
+                        &transports,
+                        &plugin,
+                        tenant,
+                        every,
+                        region.as_deref(),
+                    )
+                    .await;
+                    running.lock().expect("poller set").remove(&key);
+                });
+            }
+            tokio::time::sleep(RESCAN).await;
+        }
+    })
+}
+
+async fn pairs(store: &Store, transports: &Transports) -> Vec<(String, TenantId)> {
+    let mut out = Vec::new();
+    for plugin in transports.host().all() {
+        if !plugin.manifest.poll {
+            continue;
+        }
+        let tenants = if transports.host().default_settings(plugin.name()).is_empty() {
+            store.tenants_with_plugin(plugin.name()).await
+        } else {
+            store
+                .tenants()
+                .await
+                .map(|ts| ts.into_iter().map(|t| t.id).collect())
+        };
+        match tenants {
+            Ok(ts) => out.extend(ts.into_iter().map(|t| (plugin.name().to_owned(), t))),
+            Err(e) => tracing::error!("cannot list tenants to poll: {e}"),
+        }
+    }
+    out
+}
+
+/// Polls until the plugin is unloaded or unconfigured for the tenant.
+async fn poll_loop(
+    store: &Store,
+    transports: &Transports,
+    plugin_name: &str,
+    tenant: TenantId,
+    every: Duration,
+    default_region: Option<&str>,
+) {
+    let ts = store.tenant(tenant);
+    let mut failures = 0u32;
+    loop {
+        let Some(plugin) = transports
+            .host()
+            .get(plugin_name)
+            .filter(|p| p.manifest.poll)
+        else {
+            return;
+        };
+        let settings = match transports.settings(tenant, plugin_name).await {
+            Ok(Some((s, _, _))) => s,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(plugin = plugin_name, "cannot read settings: {e}");
+                tokio::time::sleep(every).await;
+                continue;
+            }
+        };
+        let cursor = match ts.poll_cursor(plugin_name).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(plugin = plugin_name, "cannot read the poll cursor: {e}");
+                tokio::time::sleep(every).await;
+                continue;
+            }
+        };
+        let mut wait = every;
+        match plugin.poll(&tenant.to_string(), &settings, cursor).await {
+            Ok(Ok(r)) => {
+                failures = 0;
+                let next = r.next_poll_ms;
+                match store_results(&ts, &plugin, r.messages, r.statuses, default_region).await {
+                    Ok(_) => {
+                        if let Err(e) = ts.set_poll_cursor(plugin_name, r.cursor.as_deref()).await {
+                            tracing::error!(
+                                plugin = plugin_name,
+                                "cannot store the poll cursor: {e}"
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(plugin = plugin_name, "cannot store polled messages: {e}")
+                    }
+                }
+                if let Some(ms) = next {
+                    wait = Duration::from_millis(ms.clamp(0, 3_600_000));
+                }
+            }
+            Ok(Err(e)) => {
+                failures += 1;
+                let (why, after) = match e {
+                    SendError::Retryable(h) | SendError::RateLimited(h) => (h.reason, h.after_ms),
+                    SendError::Permanent(m)
+                    | SendError::OptedOut(m)
+                    | SendError::Unauthorized(m) => (m, None),
+                };
+                tracing::warn!(plugin = plugin_name, %tenant, "poll failed: {why}");
+                wait = backoff(every, failures).max(Duration::from_millis(after.unwrap_or(0)));
+            }
+            Err(e) => {
+                failures += 1;
+                tracing::warn!(plugin = plugin_name, %tenant, "poll failed: {e}");
+                wait = backoff(every, failures);
+            }
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
+fn backoff(every: Duration, failures: u32) -> Duration {
+    every
+        .saturating_mul(1 << failures.min(6))
+        .min(Duration::from_secs(600))
+}
