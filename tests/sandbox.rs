@@ -148,8 +148,6 @@ async fn each_misbehaviour_fails_only_its_own_call() {
             .await;
         assert_eq!(me.ok()["me"]["email"], "admin@example.com");
     }
-    // Limits that only misbehave on a call are retried before giving up.
-    assert!(hub.log().contains("delivery will be retried"));
     // A well-behaved mode of the same plugin works afterwards: nothing leaked
     // from the failed instances.
     configure_mode(&hub, &token, "ok").await;

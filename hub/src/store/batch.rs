@@ -145,6 +145,11 @@ fn is_conflict(message: &str) -> bool {
 /// the transaction's failure in the statements around it.
 fn first_cause(messages: impl Iterator<Item = String>) -> StoreError {
     let messages: Vec<String> = messages.collect();
+    // A write conflict anywhere means the whole batch can simply run again.
+    if let Some(conflict) = messages.iter().find(|m| is_conflict(m)) {
+        return StoreError::Database(conflict.clone());
+    }
+    tracing::debug!(?messages, "batch failed");
     let cause = messages
         .iter()
         .find(|m| {
