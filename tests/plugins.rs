@@ -491,3 +491,49 @@ fn plugin_list_shows_every_plugin_and_its_limits() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn polled_plugins_deliver_in_order_and_resume_from_their_cursor() {
+    let data = DataDir::new();
+    let env = [("HUB_PLUGINS__POLL_MS", "200")];
+    let hub = data.start_with(&env);
+    let token = admin(&hub).await;
+    hub.gql(
+        Some(&token),
+        "mutation { configurePlugin(plugin: \"hostile\", settings: [{ key: \"mode\", value: \"poll\" }], channels: [OTHER]) { name } }",
+        json!({}),
+    )
+    .await
+    .ok();
+    const FIND: &str = "query { clientByContact(kind: OTHER, value: \"poll-bot\") { firstName chat { messages(first: 10) { edges { node { text } } } } } }";
+    let texts = |r: &Value| -> Vec<String> {
+        r["clientByContact"]["chat"]["messages"]["edges"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["node"]["text"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let deadline = tokio::time::Instant::now() + SOON;
+    let got = loop {
+        let r = hub.gql(Some(&token), FIND, json!({})).await;
+        let t = texts(r.ok());
+        if t.len() >= 3 || tokio::time::Instant::now() > deadline {
+            assert_eq!(r.ok()["clientByContact"]["firstName"], "Poll Bot");
+            break t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(got, ["polled 3", "polled 2", "polled 1"], "newest first");
+    hub.stop();
+
+    // The cursor survived: a restart neither repeats nor re-polls from scratch
+    // (which would store a fourth message with a new random id).
+    let hub = data.start_with(&env);
+    let token = admin(&hub).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let r = hub.gql(Some(&token), FIND, json!({})).await;
+    assert_eq!(texts(r.ok()).len(), 3);
+}

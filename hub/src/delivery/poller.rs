@@ -13,9 +13,6 @@ use crate::domain::ids::TenantId;
 use crate::plugins::types::SendError;
 use crate::store::Store;
 
-/// How often the set of (plugin, tenant) pairs to poll is looked at again.
-const RESCAN: Duration = Duration::from_secs(10);
-
 pub fn spawn(
     store: Store,
     transports: Transports,
@@ -49,7 +46,8 @@ pub fn spawn(
                     running.lock().expect("poller set").remove(&key);
                 });
             }
-            tokio::time::sleep(RESCAN).await;
+            // New plugins and newly configured tenants are picked up here.
+            tokio::time::sleep(every.clamp(Duration::from_secs(1), Duration::from_secs(10))).await;
         }
     })
 }

@@ -39,6 +39,7 @@ impl Provider for Hostile {
             "forbidden-host",
             "file",
             "env",
+            "poll",
         ];
         if !known.contains(&mode.as_str()) {
             return Err(format!(
@@ -113,10 +114,43 @@ impl Provider for Hostile {
         ))
     }
 
-    fn poll(_cursor: Option<String>) -> Result<PollResult, SendError> {
-        Err(SendError::Permanent(
-            "the hostile plugin is not polled".into(),
-        ))
+    /// In mode `poll`: three messages, one per call, then nothing. The first
+    /// has a random id, so a hub that lost the cursor would store a fourth.
+    fn poll(cursor: Option<String>) -> Result<PollResult, SendError> {
+        let mode = MODE.with(|m| m.borrow().clone());
+        let n: u32 = cursor.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
+        if mode != "poll" || n >= 3 {
+            return Ok(PollResult {
+                messages: vec![],
+                statuses: vec![],
+                cursor,
+                next_poll_ms: None,
+            });
+        }
+        let id = if n == 0 {
+            let bytes = hub_plugin_sdk::random_bytes(8);
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            format!("poll-first-{hex}")
+        } else {
+            format!("poll-{}", n + 1)
+        };
+        Ok(PollResult {
+            messages: vec![InboundMessage {
+                channel: Channel::Other,
+                provider_message_id: id,
+                sender: InboundSender {
+                    address: "poll-bot".into(),
+                    display_name: Some("Poll Bot".into()),
+                    username: None,
+                },
+                text: format!("polled {}", n + 1),
+                attachments: vec![],
+                sent_at_ms: None,
+            }],
+            statuses: vec![],
+            cursor: Some((n + 1).to_string()),
+            next_poll_ms: Some(50),
+        })
     }
 }
 
