@@ -113,7 +113,9 @@ where
                 continue;
             }
             if s.catching_up {
-                let page = match s.store.events_after(s.last, CATCH_UP_PAGE).await {
+                // The database futures are boxed: held inline they would make every
+                // idle subscription as large as the largest query state.
+                let page = match Box::pin(s.store.events_after(s.last, CATCH_UP_PAGE)).await {
                     Ok(p) => p,
                     Err(e) => {
                         s.done = true;
@@ -123,7 +125,7 @@ where
                 s.catching_up = page.len() == CATCH_UP_PAGE;
                 let store = s.store.store();
                 for event in page {
-                    match enrich(&store, event).await {
+                    match Box::pin(enrich(&store, event)).await {
                         Ok(ev) => s.backlog.push_back(ev),
                         Err(e) => {
                             s.done = true;
