@@ -85,6 +85,7 @@ fn plugins_cargo(verb: &str) -> Command {
 /// `<name>.toml` into `out`, the layout the hub loads. Plugins under
 /// `plugins/testing/` are staged only for tests.
 fn build_plugins(out: &Path, with_testing: bool) -> Result<Vec<String>> {
+    ensure_wasm_target()?;
     let mut cmd = plugins_cargo("build");
     cmd.args(["--release", "--workspace", "--target", "wasm32-wasip2"]);
     status(cmd)?;
@@ -111,6 +112,25 @@ fn build_plugins(out: &Path, with_testing: bool) -> Result<Vec<String>> {
     }
     eprintln!("plugins in {}: {}", out.display(), staged.join(", "));
     Ok(staged)
+}
+
+/// A fresh machine has the toolchain but not always its wasm32-wasip2
+/// standard library; rustup adds it once (a no-op when it is there).
+fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .current_dir(root())
+        .args(["target", "list", "--installed"])
+        .output();
+    match installed {
+        Ok(out) if String::from_utf8_lossy(&out.stdout).contains("wasm32-wasip2") => Ok(()),
+        Ok(_) => {
+            let mut add = Command::new("rustup");
+            add.current_dir(root()).args(["target", "add", "wasm32-wasip2"]);
+            status(add).context("the plugins need the wasm32-wasip2 target")
+        }
+        // No rustup: the toolchain must already have the target.
+        Err(_) => Ok(()),
+    }
 }
 
 fn run(args: &[String]) -> Result<()> {

@@ -186,6 +186,31 @@ impl TenantStore {
         )
     }
 
+    /// The (chat, message) a provider's id stands for, from `outbound_ref` or `inbound_ref`.
+    async fn provider_ref(
+        &self,
+        table: &str,
+        plugin: &str,
+        provider_message_id: &str,
+    ) -> StoreResult<Option<(ChatId, MessageId)>> {
+        #[derive(SurrealValue)]
+        #[surreal(crate = "surrealdb::types")]
+        struct Ref {
+            chat: Uuid,
+            message: Uuid,
+        }
+        let refs: Vec<Ref> = self
+            .db()
+            .query("SELECT chat, message FROM $id")
+            .bind(("id", self.ref_rid(table, plugin, provider_message_id)))
+            .await?
+            .take(0)?;
+        Ok(refs
+            .into_iter()
+            .next()
+            .map(|r| (ChatId::from_uuid(r.chat), MessageId::from_uuid(r.message))))
+    }
+
     fn outbox_rid(&self, message: MessageId) -> RecordId {
         rid(
             "outbox",
@@ -375,25 +400,12 @@ impl TenantStore {
         provider_message_id: &str,
         status: DeliveryStatus,
     ) -> StoreResult<bool> {
-        #[derive(SurrealValue)]
-        #[surreal(crate = "surrealdb::types")]
-        struct Ref {
-            chat: Uuid,
-            message: Uuid,
-        }
-        let refs: Vec<Ref> = self
-            .db()
-            .query("SELECT chat, message FROM $id")
-            .bind((
-                "id",
-                self.ref_rid("outbound_ref", plugin, provider_message_id),
-            ))
+        let Some((chat, id)) = self
+            .provider_ref("outbound_ref", plugin, provider_message_id)
             .await?
-            .take(0)?;
-        let Some(r) = refs.into_iter().next() else {
+        else {
             return Ok(false);
         };
-        let (chat, id) = (ChatId::from_uuid(r.chat), MessageId::from_uuid(r.message));
         let current = self.message(chat, id).await?;
         let Some(next) = current.status.advance(status) else {
             return Ok(false);
@@ -429,25 +441,8 @@ impl TenantStore {
         plugin: &str,
         provider_message_id: &str,
     ) -> StoreResult<Option<(ChatId, MessageId)>> {
-        #[derive(SurrealValue)]
-        #[surreal(crate = "surrealdb::types")]
-        struct Ref {
-            chat: Uuid,
-            message: Uuid,
-        }
-        let refs: Vec<Ref> = self
-            .db()
-            .query("SELECT chat, message FROM $id")
-            .bind((
-                "id",
-                self.ref_rid("inbound_ref", plugin, provider_message_id),
-            ))
-            .await?
-            .take(0)?;
-        Ok(refs
-            .into_iter()
-            .next()
-            .map(|r| (ChatId::from_uuid(r.chat), MessageId::from_uuid(r.message))))
+        self.provider_ref("inbound_ref", plugin, provider_message_id)
+            .await
     }
 
     /// Stores an inbound provider message once: the chat is created when
