@@ -125,7 +125,8 @@ fn ensure_wasm_target() -> Result<()> {
         Ok(out) if String::from_utf8_lossy(&out.stdout).contains("wasm32-wasip2") => Ok(()),
         Ok(_) => {
             let mut add = Command::new("rustup");
-            add.current_dir(root()).args(["target", "add", "wasm32-wasip2"]);
+            add.current_dir(root())
+                .args(["target", "add", "wasm32-wasip2"]);
             status(add).context("the plugins need the wasm32-wasip2 target")
         }
         // No rustup: the toolchain must already have the target.
