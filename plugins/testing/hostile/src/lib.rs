@@ -40,6 +40,7 @@ impl Provider for Hostile {
             "file",
             "env",
             "poll",
+            "sleep",
         ];
         if !known.contains(&mode.as_str()) {
             return Err(format!(
@@ -57,6 +58,11 @@ impl Provider for Hostile {
                 provider_message_id: format!("ok-{}", message.idempotency_key),
                 state: DeliveryState::Sent,
             }),
+            // Waits without computing: only the wall-clock timeout stops it.
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(60));
+                permanent("woke up after 60 s".into())
+            }
             "loop" => {
                 let mut n: u64 = 0;
                 loop {
