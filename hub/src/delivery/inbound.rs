@@ -119,18 +119,6 @@ pub async fn store_results(
     Ok(outcome)
 }
 
-fn contact_kind(t: Transport) -> ContactKind {
-    match t {
-        Transport::Sms | Transport::Phone => ContactKind::Phone,
-        Transport::Whatsapp => ContactKind::Whatsapp,
-        Transport::Telegram => ContactKind::Telegram,
-        Transport::Email => ContactKind::Email,
-        Transport::Instagram => ContactKind::Instagram,
-        Transport::Website => ContactKind::Website,
-        Transport::Other => ContactKind::Other,
-    }
-}
-
 fn sender_of(plugin: &str, t: Transport, value: &ContactValue, m: &InboundMessage) -> Sender {
     let address = value.as_str().to_owned();
     let name = m.sender.display_name.clone();
@@ -173,13 +161,17 @@ async fn receive(
         return Ok(Inbound::Duplicate { chat, message });
     }
     let transport = transport_of(m.channel);
-    let value = ContactValue::parse(contact_kind(transport), &m.sender.address, default_region)
-        .map_err(|e| {
-            InboundError::Malformed(format!(
-                "message {}: sender `{}`: {}",
-                m.provider_message_id, m.sender.address, e.message
-            ))
-        })?;
+    let value = ContactValue::parse(
+        ContactKind::for_transport(transport),
+        &m.sender.address,
+        default_region,
+    )
+    .map_err(|e| {
+        InboundError::Malformed(format!(
+            "message {}: sender `{}`: {}",
+            m.provider_message_id, m.sender.address, e.message
+        ))
+    })?;
     let actor = Actor::Provider(plugin.name().to_owned());
     let client = match store.client_by_contact(&value).await? {
         Some(view) => view.client.id(),

@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 
 use super::transports::Transports;
 use crate::config::DeliveryConfig;
-use crate::domain::contact::{Consent, ConsentStatus, ContactValue};
+use crate::domain::contact::{Consent, ConsentStatus, ContactKind, ContactValue};
 use crate::domain::events::Actor;
 use crate::domain::message::Transport;
 use crate::plugins::convert::{channel_of, status_of};
@@ -49,6 +49,16 @@ enum Next {
         after_ms: Option<u64>,
     },
     Fail(String),
+}
+
+impl Next {
+    /// A retry on the worker's own schedule.
+    fn retry(reason: impl Into<String>) -> Option<Self> {
+        Some(Next::Retry {
+            reason: reason.into(),
+            after_ms: None,
+        })
+    }
 }
 
 impl OutboxWorker {
@@ -149,13 +159,7 @@ impl OutboxWorker {
                 );
             }
             Err(e) => {
-                return (
-                    None,
-                    Some(Next::Retry {
-                        reason: format!("database: {e}"),
-                        after_ms: None,
-                    }),
-                );
+                return (None, Next::retry(format!("database: {e}")));
             }
         };
         let transport: Transport = match job.transport.parse() {
@@ -178,20 +182,13 @@ impl OutboxWorker {
             Ok(None) => {
                 return (
                     None,
-                    Some(Next::Retry {
-                        reason: format!("no plugin is configured to send {transport} messages"),
-                        after_ms: None,
-                    }),
+                    Next::retry(format!(
+                        "no plugin is configured to send {transport} messages"
+                    )),
                 );
             }
             Err(e) => {
-                return (
-                    None,
-                    Some(Next::Retry {
-                        reason: format!("database: {e}"),
-                        after_ms: None,
-                    }),
-                );
+                return (None, Next::retry(format!("database: {e}")));
             }
         };
         let plugin_name = route.plugin.name().to_owned();
@@ -238,15 +235,9 @@ impl OutboxWorker {
             }
             Ok(Err(SendError::Unauthorized(r))) => {
                 tracing::error!(plugin = %plugin_name, tenant = %tenant, "the provider refused the plugin's credentials: {r}");
-                Some(Next::Retry {
-                    reason: format!("unauthorized: {r}"),
-                    after_ms: None,
-                })
+                Next::retry(format!("unauthorized: {r}"))
             }
-            Err(e) => Some(Next::Retry {
-                reason: e.to_string(),
-                after_ms: None,
-            }),
+            Err(e) => Next::retry(e.to_string()),
         };
         (Some(plugin_name), next)
     }
@@ -259,12 +250,7 @@ impl OutboxWorker {
         recipient: &str,
         plugin: &str,
     ) {
-        let Some(kind) = crate::domain::contact::ContactKind::ALL
-            .into_iter()
-            .find(|k| k.transport() == transport)
-        else {
-            return;
-        };
+        let kind = ContactKind::for_transport(transport);
         let value = ContactValue::from_stored(kind, recipient.to_owned());
         let found = store.client_by_contact(&value).await;
         let Ok(Some(view)) = found else { return };

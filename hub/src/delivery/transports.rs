@@ -43,7 +43,8 @@ impl Transports {
         Ok(self.effective(plugin, stored.get(plugin)))
     }
 
-    fn effective(
+    /// [`Self::settings`] from settings the caller has already read.
+    pub fn effective(
         &self,
         plugin: &str,
         stored: Option<&crate::store::delivery::PluginSettings>,

@@ -50,6 +50,19 @@ impl ContactKind {
 
     /// "Contact type determines how messages are sent": the transport a
     /// message to this contact travels on.
+    /// The kind of contact a transport reaches (voice calls and SMS reach a phone).
+    pub fn for_transport(t: Transport) -> Self {
+        match t {
+            Transport::Sms | Transport::Phone => ContactKind::Phone,
+            Transport::Whatsapp => ContactKind::Whatsapp,
+            Transport::Telegram => ContactKind::Telegram,
+            Transport::Email => ContactKind::Email,
+            Transport::Instagram => ContactKind::Instagram,
+            Transport::Website => ContactKind::Website,
+            Transport::Other => ContactKind::Other,
+        }
+    }
+
     pub fn transport(self) -> Transport {
         match self {
             ContactKind::Email => Transport::Email,

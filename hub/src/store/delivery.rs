@@ -457,9 +457,8 @@ impl TenantStore {
         message_for: impl FnOnce(ChatId) -> StoreResult<Message>,
         actor: &Actor,
     ) -> StoreResult<Inbound> {
-        if let Some((chat, message)) = self.inbound_seen(plugin, provider_message_id).await? {
-            return Ok(Inbound::Duplicate { chat, message });
-        }
+        // Callers look with `inbound_seen` first (before creating a client);
+        // the record created here catches the race between two deliveries.
         let r = self.ref_rid("inbound_ref", plugin, provider_message_id);
         let result = self
             .receive_message_with(client, message_for, actor, |b, chat, m| {

@@ -687,7 +687,8 @@ impl Mutation {
         store
             .set_plugin_settings(&plugin, &next, &p.actor())
             .await?;
-        super::plugins::node(st, p.tenant(), &loaded).await
+        let stored = store.plugin_settings().await?;
+        Ok(super::plugins::node(st, &stored, &loaded))
     }
 
     /// Loads the plugins directory again: new and changed plugins take over

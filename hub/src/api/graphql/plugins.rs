@@ -71,14 +71,19 @@ pub struct PluginLoadFailure {
     pub error: String,
 }
 
-pub async fn node(state: &AppState, tenant: TenantId, p: &Arc<Plugin>) -> ApiResult<PluginNode> {
-    let effective = state.transports.settings(tenant, p.name()).await?;
+/// `stored` is the tenant's settings for every plugin, read once per request.
+pub fn node(
+    state: &AppState,
+    stored: &BTreeMap<String, PluginSettings>,
+    p: &Arc<Plugin>,
+) -> PluginNode {
+    let effective = state.transports.effective(p.name(), stored.get(p.name()));
     let values: BTreeMap<String, String> = effective
         .as_ref()
         .map(|(s, _, _)| s.iter().cloned().collect())
         .unwrap_or_default();
     let m = &p.manifest;
-    Ok(PluginNode {
+    PluginNode {
         name: m.name.clone(),
         version: m.version.clone(),
         description: m.description.clone(),
@@ -112,7 +117,7 @@ pub async fn node(state: &AppState, tenant: TenantId, p: &Arc<Plugin>) -> ApiRes
             timeout_ms: p.limits.timeout.as_millis() as i64,
             max_instances: p.limits.max_instances as i32,
         },
-    })
+    }
 }
 
 /// Checks new settings for `plugin` against its manifest and its own

@@ -269,13 +269,16 @@ impl Query {
     /// Provider plugins loaded by the hub and how each is set up for this
     /// tenant; secret settings show only whether they are set (admins).
     async fn plugins(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::plugins::PluginNode>> {
-        let (p, _) = authorize(ctx, Action::ManagePlugins)?;
+        let (_, store) = authorize(ctx, Action::ManagePlugins)?;
         let st = state(ctx);
-        let mut out = Vec::new();
-        for plugin in st.transports.host().all() {
-            out.push(super::plugins::node(st, p.tenant(), &plugin).await?);
-        }
-        Ok(out)
+        let stored = store.plugin_settings().await?;
+        Ok(st
+            .transports
+            .host()
+            .all()
+            .iter()
+            .map(|plugin| super::plugins::node(st, &stored, plugin))
+            .collect())
     }
 
     /// API tokens for integrations (admins).
