@@ -99,6 +99,8 @@ async fn bench() -> anyhow::Result<()> {
         text: "hello".into(),
         attachments: vec![],
         status_callback_url: None,
+        last_inbound_ms: None,
+        thread: vec![],
     };
     for _ in 0..200 {
         hostile.send("bench", &settings, &message).await?.ok();

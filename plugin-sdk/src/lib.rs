@@ -5,19 +5,22 @@
 //! authors away from the raw bindings: [`http`] sends requests through the
 //! host (only to the hosts the plugin's manifest allows), [`codec`] reads and
 //! writes JSON and forms, [`signature`] checks webhook signatures in constant
-//! time, and [`log`] writes to the hub's log. See `README.md` for a walk-through.
+//! time, [`webhook`] reads provider requests and builds answers, [`text`]
+//! splits long texts as providers limit them, and [`log`] writes to the hub's log. See `README.md` for a walk-through.
 
 pub mod codec;
 pub mod http;
 pub mod log;
 pub mod settings;
 pub mod signature;
+pub mod text;
+pub mod webhook;
 
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../schema/wit",
-        world: "hub:transport/provider@0.1.0",
+        world: "hub:transport/provider@0.2.0",
         with: {
             "wasi:io/poll@0.2.12": wasip2::io::poll,
             "wasi:io/error@0.2.12": wasip2::io::error,

@@ -2,7 +2,8 @@
 //!
 //! - `run`: build what is needed and start the hub on 127.0.0.1:8080 with
 //!   an embedded database in `./data`.
-//! - `test`: every check and test of the workspace.
+//! - `test`: every check and test of the workspace; `test <args>` runs only
+//!   `cargo test` with those arguments (a test file, a name filter).
 //! - `schema`: regenerate `schema/graphql/schema.graphql`.
 //! - `bench`: the benchmark programs.
 
@@ -17,7 +18,8 @@ fn main() -> Result<()> {
     let rest: Vec<String> = args.collect();
     match task.as_str() {
         "run" => run(&rest),
-        "test" => test(),
+        "test" if rest.is_empty() => test(),
+        "test" => test_only(&rest),
         "schema" => schema(),
         "bench" => bench(&rest),
         "plugins" => build_plugins(&root().join("plugins/dist"), false).map(|_| ()),
@@ -26,7 +28,9 @@ fn main() -> Result<()> {
             eprintln!(
                 "  run     build and start the hub on 127.0.0.1:8080 (embedded database in ./data)"
             );
-            eprintln!("  test    run every check and test");
+            eprintln!(
+                "  test    run every check and test; `test --test plugins [filter]` runs only those tests"
+            );
             eprintln!("  schema  regenerate schema/graphql/schema.graphql");
             eprintln!("  plugins build the provider plugins into plugins/dist");
             eprintln!(
@@ -189,6 +193,14 @@ fn test() -> Result<()> {
         "warnings",
     ]);
     status(clippy)
+}
+
+/// `cargo test` alone, with the arguments given, in the same build as `test`.
+fn test_only(args: &[String]) -> Result<()> {
+    let mut tests = cargo();
+    tests.args(["test", "--release", "--workspace"]);
+    tests.args(args);
+    status(tests)
 }
 
 fn schema() -> Result<()> {

@@ -186,7 +186,14 @@ async fn receive(
                 .unwrap_or(value.as_str());
             let client = Client::new(store.tenant_id(), name, now)
                 .map_err(|e| InboundError::Malformed(e.message))?;
-            let contact = Contact::new(value.clone(), None, now)
+            // A handle (Telegram, Instagram) labels the id it belongs to.
+            let label = m
+                .sender
+                .username
+                .as_deref()
+                .filter(|u| !u.trim().is_empty())
+                .map(|u| format!("@{}", u.trim_start_matches('@')));
+            let contact = Contact::new(value.clone(), label.as_deref(), now)
                 .map_err(|e| InboundError::Malformed(e.message))?;
             match store.create_client(&client, &[contact], &actor).await {
                 Ok(()) => client.id(),
@@ -215,14 +222,11 @@ async fn receive(
             &m.provider_message_id,
             client,
             |chat| {
-                Ok(Message::new(
-                    chat,
-                    text.trim_start(),
-                    sender,
-                    transport,
-                    vec![],
-                    at,
-                )?)
+                let mut message =
+                    Message::new(chat, text.trim_start(), sender, transport, vec![], at)?;
+                // Kept on the message too: replies thread on it (e-mail).
+                message.provider_message_id = Some(m.provider_message_id.clone());
+                Ok(message)
             },
             &actor,
         )

@@ -17,7 +17,7 @@ use super::transports::Transports;
 use crate::config::DeliveryConfig;
 use crate::domain::contact::{Consent, ConsentStatus, ContactKind, ContactValue};
 use crate::domain::events::Actor;
-use crate::domain::message::Transport;
+use crate::domain::message::{Direction, Message, Transport};
 use crate::plugins::convert::{channel_of, status_of};
 use crate::plugins::types::{OutboundMessage, SendError};
 use crate::store::delivery::OutboxJob;
@@ -192,6 +192,10 @@ impl OutboxWorker {
             }
         };
         let plugin_name = route.plugin.name().to_owned();
+        let (last_inbound_ms, thread) = match conversation(store, &message).await {
+            Ok(c) => c,
+            Err(e) => return (None, Next::retry(format!("database: {e}"))),
+        };
         let outbound = OutboundMessage {
             idempotency_key: message.id().to_string(),
             channel,
@@ -205,6 +209,8 @@ impl OutboxWorker {
                     job.tenant_id()
                 )
             }),
+            last_inbound_ms,
+            thread,
         };
         let tenant = job.tenant_id().to_string();
         let outcome = route.plugin.send(&tenant, &route.settings, &outbound).await;
@@ -311,4 +317,35 @@ mod tests {
             Duration::from_secs(24 * 3600)
         );
     }
+}
+
+/// How many earlier messages a send looks back on for its context.
+const CONTEXT_LOOKBACK: usize = 50;
+/// How many provider ids a send carries for threading.
+const THREAD_IDS: usize = 20;
+
+/// What the conversation says about `message` on its channel: when the
+/// customer last wrote (messaging windows) and the provider ids of the
+/// earlier messages, oldest first (e-mail threading).
+async fn conversation(
+    store: &TenantStore,
+    message: &Message,
+) -> Result<(Option<u64>, Vec<String>), StoreError> {
+    let earlier = store
+        .messages_page(message.chat(), Some(message.id()), CONTEXT_LOOKBACK)
+        .await?;
+    let same_channel = || {
+        earlier
+            .iter()
+            .filter(|m| m.transport() == message.transport())
+    };
+    let last_inbound_ms = same_channel()
+        .find(|m| m.direction() == Direction::Inbound)
+        .and_then(|m| u64::try_from(m.created_at().timestamp_millis()).ok());
+    let mut thread: Vec<String> = same_channel()
+        .filter_map(|m| m.provider_message_id.clone())
+        .take(THREAD_IDS)
+        .collect();
+    thread.reverse();
+    Ok((last_inbound_ms, thread))
 }

@@ -2,7 +2,7 @@
 
 wasmtime::component::bindgen!({
     path: "../schema/wit",
-    world: "hub:transport/provider@0.1.0",
+    world: "hub:transport/provider@0.2.0",
     exports: { default: async },
     with: {
         "wasi:io": wasmtime_wasi::p2::bindings::io,

@@ -207,7 +207,7 @@ impl PluginHost {
             .and_then(ProviderPre::new)
             .map_err(|e| {
                 PluginError::Load(format!(
-                    "{}: does not fit the hub:transport@0.1.0 contract: {e:#}",
+                    "{}: does not fit the hub:transport@0.2.0 contract: {e:#}",
                     wasm.display()
                 ))
             })?;

@@ -246,9 +246,10 @@ impl TenantStore {
         let at = b.bind(m.created_at());
         let status = b.bind(m.status.as_str());
         let read_at = b.bind(m.read_at);
+        let provider_id = b.bind(m.provider_message_id.clone());
         let rank = b.bind(newest_first(m.id().uuid()));
         b.push(format!(
-            "CREATE {id} CONTENT {{ tenant: $tenant, chat: {chat}, text: {text}, sender: {sender}, direction: {direction}, transport: {transport}, attachments: {attachments}, created_at: {at}, status: {status}, read_at: {read_at}, rank: {rank} }} RETURN NONE"
+            "CREATE {id} CONTENT {{ tenant: $tenant, chat: {chat}, text: {text}, sender: {sender}, direction: {direction}, transport: {transport}, attachments: {attachments}, created_at: {at}, status: {status}, read_at: {read_at}, provider_message_id: {provider_id}, rank: {rank} }} RETURN NONE"
         ));
         // The chat's summary moves in the same transaction as the message.
         let chat_id = b.bind(self.chat_rid(m.chat()));
