@@ -49,7 +49,7 @@ fn split_by(text: &str, max: usize, units: fn(char) -> usize) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::split;
+    use super::{split, split_utf16};
 
     #[test]
     fn short_text_is_one_part() {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+pub mod fakes;
 pub mod receiver;
 
 pub const ADMIN_PASSWORD: &str = "admin password 123";
@@ -52,20 +53,22 @@ pub fn plugins_dir() -> &'static Path {
         let built = target.join("wasm/wasm32-wasip2/release");
         let out = std::env::temp_dir().join(format!("hub-test-plugins-{}", std::process::id()));
         std::fs::create_dir_all(&out).expect("plugins dir");
-        for (dir, name) in [
-            ("plugins/webhook", "webhook"),
-            ("plugins/testing/hostile", "hostile"),
-        ] {
-            std::fs::copy(
-                built.join(format!("{name}.wasm")),
-                out.join(format!("{name}.wasm")),
-            )
-            .expect("copy plugin");
-            std::fs::copy(
-                root.join(dir).join("plugin.toml"),
-                out.join(format!("{name}.toml")),
-            )
-            .expect("copy manifest");
+        // Every plugin crate, the test-only ones included, as `cargo xtask` stages them.
+        for group in ["plugins", "plugins/testing"] {
+            for entry in std::fs::read_dir(root.join(group)).expect("plugins folder") {
+                let dir = entry.expect("plugins folder entry").path();
+                if !dir.join("plugin.toml").is_file() {
+                    continue;
+                }
+                let name = dir.file_name().unwrap().to_string_lossy().replace('-', "_");
+                std::fs::copy(
+                    built.join(format!("{name}.wasm")),
+                    out.join(format!("{name}.wasm")),
+                )
+                .expect("copy plugin");
+                std::fs::copy(dir.join("plugin.toml"), out.join(format!("{name}.toml")))
+                    .expect("copy manifest");
+            }
         }
         out
     })
@@ -347,6 +350,29 @@ impl Hub {
             .as_str()
             .expect("chat id")
             .to_owned()
+    }
+}
+
+impl Hub {
+    /// Sets a tenant's own settings and channels for `plugin` (an admin's token).
+    pub async fn configure_plugin(
+        &self,
+        admin: &str,
+        plugin: &str,
+        settings: &[(&str, &str)],
+        channels: &[&str],
+    ) {
+        let settings: Vec<Value> = settings
+            .iter()
+            .map(|(k, v)| json!({ "key": k, "value": v }))
+            .collect();
+        self.gql(
+            Some(admin),
+            "mutation($p: String!, $s: [PluginSettingInput!]!, $c: [Transport!]) { configurePlugin(plugin: $p, settings: $s, channels: $c) { name } }",
+            json!({ "p": plugin, "s": settings, "c": channels }),
+        )
+        .await
+        .ok();
     }
 }
 

@@ -1,0 +1,862 @@
+//! The provider plugins end to end: the real `hub` binary, each real plugin
+//! compiled from `plugins/`, and a local fake of the provider's API that
+//! speaks its wire format (see `support/fakes`).
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::fakes::{instagram, telegram, twilio};
+use support::{ADMIN_PASSWORD, DataDir, Hub, Ws};
+
+const SOON: Duration = Duration::from_secs(20);
+const MESSAGE_ADDED: &str =
+    "subscription { messageAdded { message { id text chatId transport } } }";
+
+fn start(data: &DataDir, fake_env: Vec<(String, String)>) -> Hub {
+    let mut env = fake_env;
+    env.extend([
+        ("HUB_DELIVERY__BACKOFF_MS".into(), "100".into()),
+        ("HUB_DELIVERY__POLL_MS".into(), "100".into()),
+        ("HUB_PLUGINS__POLL_MS".into(), "200".into()),
+    ]);
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    data.start_with(&pairs)
+}
+
+async fn admin(hub: &Hub) -> String {
+    hub.sign_in("default", "admin@example.com", ADMIN_PASSWORD)
+        .await
+}
+
+/// The client filed under a contact, with its contacts and chat.
+async fn client_by_contact(hub: &Hub, token: &str, kind: &str, value: &str) -> Value {
+    hub.gql(
+        Some(token),
+        "query($k: ContactKind!, $v: String!) { clientByContact(kind: $k, value: $v) { id displayName contacts { kind value label consent { status } } chat { id } } }",
+        json!({ "k": kind, "v": value }),
+    )
+    .await
+    .ok()["clientByContact"]
+        .clone()
+}
+
+async fn history(hub: &Hub, token: &str, chat: &str) -> Vec<Value> {
+    let r = hub
+        .gql(
+            Some(token),
+            "query($c: ID!) { chat(id: $c) { messages(first: 50) { edges { node { id text status failureReason providerMessageId direction transport sender { kind } } } } } }",
+            json!({ "c": chat }),
+        )
+        .await;
+    r.ok()["chat"]["messages"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
+}
+
+async fn send(hub: &Hub, token: &str, chat: &str, text: &str, transport: Option<&str>) -> String {
+    hub.gql(
+        Some(token),
+        "mutation($c: ID!, $t: String!, $tr: Transport) { sendMessage(input: { chatId: $c, text: $t, transport: $tr }) { id } }",
+        json!({ "c": chat, "t": text, "tr": transport }),
+    )
+    .await
+    .ok()["sendMessage"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Polls a message until `done` holds (or time runs out) and returns it.
+async fn wait_message(
+    hub: &Hub,
+    token: &str,
+    chat: &str,
+    id: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + SOON;
+    loop {
+        let m = history(hub, token, chat)
+            .await
+            .into_iter()
+            .find(|m| m["id"] == id)
+            .expect("the message is in the history");
+        if done(&m) || tokio::time::Instant::now() > deadline {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A client with one contact, and their chat.
+async fn chat_with(hub: &Hub, token: &str, kind: &str, value: &str) -> String {
+    let c = hub
+        .create_client(
+            token,
+            json!({ "firstName": "Sam", "contacts": [{ "kind": kind, "value": value }] }),
+        )
+        .await;
+    hub.open_chat(token, c["id"].as_str().unwrap()).await
+}
+
+async fn subscribe(hub: &Hub, token: &str) -> Ws {
+    let mut ws = hub.ws(token).await;
+    ws.subscribe("m", MESSAGE_ADDED, json!({})).await;
+    ws
+}
+
+async fn next_added(ws: &mut Ws) -> Value {
+    ws.next_data(SOON).await.expect("a messageAdded event")["data"]["messageAdded"]["message"]
+        .clone()
+}
+
+// ---------------------------------------------------------------- Twilio
+
+async fn twilio_hub(data: &DataDir, fake: &twilio::Twilio) -> (Hub, String) {
+    let hub = start(data, fake.hub_env());
+    let token = admin(&hub).await;
+    hub.configure_plugin(
+        &token,
+        "twilio",
+        &[
+            ("account_sid", twilio::ACCOUNT_SID),
+            ("auth_token", twilio::AUTH_TOKEN),
+            ("from", twilio::FROM),
+        ],
+        &["SMS", "WHATSAPP"],
+    )
+    .await;
+    (hub, token)
+}
+
+fn twilio_inbound<'a>(sid: &'a str, from: &'a str, body: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("ToCountry", "US"),
+        ("SmsMessageSid", sid),
+        ("NumMedia", "0"),
+        ("SmsSid", sid),
+        ("SmsStatus", "received"),
+        ("Body", body),
+        ("To", twilio::FROM),
+        ("NumSegments", "1"),
+        ("MessageSid", sid),
+        ("AccountSid", twilio::ACCOUNT_SID),
+        ("From", from),
+        ("ApiVersion", "2010-04-01"),
+    ]
+}
+
+#[tokio::test]
+async fn twilio_inbound_messages_are_stored_once_and_reach_a_subscriber() {
+    let fake = twilio::Twilio::start().await;
+    let data = DataDir::new();
+    let (hub, token) = twilio_hub(&data, &fake).await;
+    let mut ws = subscribe(&hub, &token).await;
+    let url = format!("{}/webhooks/twilio/default", hub.url);
+
+    let mut sms = twilio_inbound(
+        "SM11111111111111111111111111111111",
+        "+14155550123",
+        "Is the sofa in stock?",
+    );
+    sms.retain(|(k, _)| *k != "NumMedia");
+    let media = "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages/MM1/Media/ME1";
+    sms.extend([
+        ("NumMedia", "1"),
+        ("MediaUrl0", media),
+        ("MediaContentType0", "image/jpeg"),
+    ]);
+    for attempt in 0..2 {
+        let (status, body) = twilio::post_webhook(&url, &sms, None).await;
+        assert_eq!(status, 200, "attempt {attempt}: {body}");
+        assert!(
+            body.contains("<Response></Response>"),
+            "empty TwiML: {body}"
+        );
+    }
+    let added = next_added(&mut ws).await;
+    assert!(
+        added["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Is the sofa in stock?"),
+        "{added}"
+    );
+    assert_eq!(added["transport"], "SMS");
+
+    let client = client_by_contact(&hub, &token, "PHONE", "+14155550123").await;
+    let chat = client["chat"]["id"].as_str().expect("a chat").to_owned();
+    let messages = history(&hub, &token, &chat).await;
+    assert_eq!(
+        messages.len(),
+        1,
+        "a retried webhook adds nothing: {messages:?}"
+    );
+    let m = &messages[0];
+    assert_eq!(m["direction"], "INBOUND");
+    assert_eq!(m["providerMessageId"], "SM11111111111111111111111111111111");
+    assert!(
+        m["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("image/jpeg {media}")),
+        "the picture is kept: {m}"
+    );
+
+    // WhatsApp: the profile name names the new client.
+    let mut wa = twilio_inbound(
+        "SM22222222222222222222222222222222",
+        "whatsapp:+14155550124",
+        "Hola!",
+    );
+    wa.extend([("ProfileName", "Maria Lopez"), ("WaId", "14155550124")]);
+    assert_eq!(twilio::post_webhook(&url, &wa, None).await.0, 200);
+    let added = next_added(&mut ws).await;
+    assert_eq!(added["transport"], "WHATSAPP", "{added}");
+    let client = client_by_contact(&hub, &token, "WHATSAPP", "+14155550124").await;
+    assert_eq!(client["displayName"], "Maria Lopez", "{client}");
+    assert!(
+        ws.recv(Duration::from_millis(500)).await.is_none(),
+        "nothing more"
+    );
+}
+
+#[tokio::test]
+async fn twilio_replies_leave_as_the_api_expects_and_follow_status_callbacks() {
+    let fake = twilio::Twilio::start().await;
+    let data = DataDir::new();
+    let (hub, token) = twilio_hub(&data, &fake).await;
+    let url = format!("{}/webhooks/twilio/default", hub.url);
+    let inbound = twilio_inbound(
+        "SM33333333333333333333333333333333",
+        "whatsapp:+14155550125",
+        "Can I book for Friday?",
+    );
+    assert_eq!(twilio::post_webhook(&url, &inbound, None).await.0, 200);
+    let client = client_by_contact(&hub, &token, "WHATSAPP", "+14155550125").await;
+    let chat = client["chat"]["id"].as_str().unwrap().to_owned();
+
+    let id = send(&hub, &token, &chat, "Friday at 10 works.", None).await;
+    let sent = fake.wait_for_sends(1).await;
+    assert_eq!(sent.len(), 1);
+    let r = &sent[0];
+    assert_eq!(r.method, "POST");
+    assert_eq!(
+        r.path,
+        format!("/2010-04-01/Accounts/{}/Messages.json", twilio::ACCOUNT_SID)
+    );
+    let basic = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{}:{}", twilio::ACCOUNT_SID, twilio::AUTH_TOKEN)
+        )
+    );
+    assert_eq!(r.header("authorization"), Some(basic.as_str()));
+    assert_eq!(r.form_value("To").as_deref(), Some("whatsapp:+14155550125"));
+    assert_eq!(
+        r.form_value("From"),
+        Some(format!("whatsapp:{}", twilio::FROM))
+    );
+    assert_eq!(r.form_value("Body").as_deref(), Some("Friday at 10 works."));
+    let callback = r
+        .form_value("StatusCallback")
+        .expect("a status callback URL");
+    assert!(
+        callback.starts_with(&format!("{}/webhooks/twilio/", hub.url)),
+        "{callback}"
+    );
+
+    let m = wait_message(&hub, &token, &chat, &id, |m| {
+        !m["providerMessageId"].is_null()
+    })
+    .await;
+    assert_eq!(m["status"], "QUEUED", "Twilio answered `queued`: {m}");
+    let sid = m["providerMessageId"].as_str().unwrap().to_owned();
+    for (status, expect) in [
+        ("sent", "SENT"),
+        ("delivered", "DELIVERED"),
+        ("read", "READ"),
+    ] {
+        let params = [
+            ("AccountSid", twilio::ACCOUNT_SID),
+            ("ApiVersion", "2010-04-01"),
+            ("From", "whatsapp:+14155550000"),
+            ("MessageSid", sid.as_str()),
+            ("MessageStatus", status),
+            ("SmsSid", sid.as_str()),
+            ("SmsStatus", status),
+            ("To", "whatsapp:+14155550125"),
+        ];
+        let (code, body) = twilio::post_webhook(&callback, &params, None).await;
+        assert_eq!(code, 200, "{body}");
+        let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == expect).await;
+        assert_eq!(m["status"], expect, "after `{status}`: {m}");
+    }
+
+    // An SMS that the carrier cannot deliver ends failed, with Twilio's reason.
+    let sms_chat = chat_with(&hub, &token, "PHONE", "+14155550126").await;
+    let id = send(&hub, &token, &sms_chat, "Your table is ready", Some("SMS")).await;
+    let sent = fake.wait_for_sends(2).await;
+    assert_eq!(sent[1].form_value("From").as_deref(), Some(twilio::FROM));
+    assert_eq!(sent[1].form_value("To").as_deref(), Some("+14155550126"));
+    let m = wait_message(&hub, &token, &sms_chat, &id, |m| {
+        !m["providerMessageId"].is_null()
+    })
+    .await;
+    let sid = m["providerMessageId"].as_str().unwrap().to_owned();
+    let params = [
+        ("AccountSid", twilio::ACCOUNT_SID),
+        ("ErrorCode", "30003"),
+        ("MessageSid", sid.as_str()),
+        ("MessageStatus", "undelivered"),
+        ("To", "+14155550126"),
+    ];
+    assert_eq!(twilio::post_webhook(&callback, &params, None).await.0, 200);
+    let m = wait_message(&hub, &token, &sms_chat, &id, |m| m["status"] == "FAILED").await;
+    assert_eq!(m["status"], "FAILED", "{m}");
+    assert!(
+        m["failureReason"].as_str().unwrap().contains("30003"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn twilio_webhooks_with_a_wrong_or_missing_signature_are_refused() {
+    let fake = twilio::Twilio::start().await;
+    let data = DataDir::new();
+    let (hub, token) = twilio_hub(&data, &fake).await;
+    let url = format!("{}/webhooks/twilio/default", hub.url);
+    let params = twilio_inbound(
+        "SM44444444444444444444444444444444",
+        "+14155550127",
+        "let me in",
+    );
+    let elsewhere = twilio::signature("https://example.com/webhooks/twilio/default", &params);
+    for sig in [
+        Some(""),
+        Some("bm90IGEgc2lnbmF0dXJl"),
+        Some(elsewhere.as_str()),
+    ] {
+        let (status, body) = twilio::post_webhook(&url, &params, sig).await;
+        assert_eq!(status, 401, "{sig:?}: {body}");
+    }
+    // Signed with our token, but for another account.
+    let mut other = params.clone();
+    other.retain(|(k, _)| *k != "AccountSid");
+    other.push(("AccountSid", "ACffffffffffffffffffffffffffffffff"));
+    assert_eq!(twilio::post_webhook(&url, &other, None).await.0, 401);
+    assert_eq!(
+        client_by_contact(&hub, &token, "PHONE", "+14155550127").await,
+        Value::Null,
+        "nothing stored"
+    );
+}
+
+#[tokio::test]
+async fn twilio_rate_limits_and_outages_are_retried_and_refusals_fail() {
+    let fake = twilio::Twilio::start().await;
+    let data = DataDir::new();
+    let (hub, token) = twilio_hub(&data, &fake).await;
+    let chat = chat_with(&hub, &token, "PHONE", "+14155550128").await;
+
+    fake.queue(twilio::error(429, 20429, "Too Many Requests").with_header("retry-after", "2"));
+    fake.queue(twilio::error(503, 20503, "Service Unavailable"));
+    let id = send(&hub, &token, &chat, "Third time lucky", Some("SMS")).await;
+    let m = wait_message(&hub, &token, &chat, &id, |m| {
+        !m["providerMessageId"].is_null()
+    })
+    .await;
+    assert_eq!(m["status"], "QUEUED", "{m}");
+    let tries = fake.requests();
+    assert_eq!(tries.len(), 3, "429, 503, then 201");
+    let gap = tries[1].at - tries[0].at;
+    assert!(
+        gap >= Duration::from_millis(2000),
+        "retried {gap:?} after a Retry-After of 2 s"
+    );
+    for t in &tries {
+        assert_eq!(t.form_value("Body").as_deref(), Some("Third time lucky"));
+    }
+
+    // A number Twilio rejects: failed at once, with Twilio's words.
+    fake.queue(twilio::error(
+        400,
+        21211,
+        "The 'To' number +14155550128 is not a valid phone number.",
+    ));
+    let id = send(&hub, &token, &chat, "Hello?", Some("SMS")).await;
+    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "FAILED").await;
+    assert_eq!(m["status"], "FAILED", "{m}");
+    let reason = m["failureReason"].as_str().unwrap();
+    assert!(
+        reason.contains("21211") && reason.contains("not a valid phone number"),
+        "{reason}"
+    );
+    assert_eq!(fake.requests().len(), 4, "a permanent error is not retried");
+
+    // The recipient replied STOP: failed, and the contact is opted out.
+    fake.queue(twilio::error(
+        400,
+        21610,
+        "Attempt to send to unsubscribed recipient",
+    ));
+    let id = send(&hub, &token, &chat, "Big sale!", Some("SMS")).await;
+    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "FAILED").await;
+    assert!(
+        m["failureReason"].as_str().unwrap().contains("opted out"),
+        "{m}"
+    );
+    let client = client_by_contact(&hub, &token, "PHONE", "+14155550128").await;
+    assert_eq!(
+        client["contacts"][0]["consent"]["status"], "OPTED_OUT",
+        "{client}"
+    );
+
+    // WhatsApp to someone who never wrote: outside the 24-hour window.
+    let wa_chat = chat_with(&hub, &token, "WHATSAPP", "+14155550129").await;
+    let id = send(&hub, &token, &wa_chat, "Hi there", Some("WHATSAPP")).await;
+    let m = wait_message(&hub, &token, &wa_chat, &id, |m| m["status"] == "FAILED").await;
+    assert!(
+        m["failureReason"]
+            .as_str()
+            .unwrap()
+            .contains("24-hour window"),
+        "{m}"
+    );
+    assert_eq!(fake.requests().len(), 5, "nothing sent outside the window");
+}
+
+// ---------------------------------------------------------------- Telegram
+
+async fn telegram_hub(data: &DataDir, fake: &telegram::Telegram, polling: bool) -> (Hub, String) {
+    let hub = start(data, fake.hub_env());
+    let token = admin(&hub).await;
+    let mut settings = vec![("bot_token", telegram::BOT_TOKEN)];
+    if polling {
+        settings.extend([("mode", "polling"), ("poll_timeout_secs", "1")]);
+    } else {
+        settings.push(("webhook_secret", telegram::WEBHOOK_SECRET));
+    }
+    hub.configure_plugin(&token, "telegram", &settings, &["TELEGRAM"])
+        .await;
+    (hub, token)
+}
+
+async fn post_telegram(hub: &Hub, update: &Value, secret: Option<&str>) -> u16 {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/webhooks/telegram/default", hub.url))
+        .header("content-type", "application/json")
+        .body(update.to_string());
+    if let Some(s) = secret {
+        req = req.header("x-telegram-bot-api-secret-token", s);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn telegram_webhook_updates_are_stored_once_and_reach_a_subscriber() {
+    let fake = telegram::Telegram::start().await;
+    let data = DataDir::new();
+    let (hub, token) = telegram_hub(&data, &fake, false).await;
+    let mut ws = subscribe(&hub, &token).await;
+    let update = telegram::text_update(900001, 555000111, 7, "Where is my parcel?");
+    for _ in 0..2 {
+        assert_eq!(
+            post_telegram(&hub, &update, Some(telegram::WEBHOOK_SECRET)).await,
+            200
+        );
+    }
+    let added = next_added(&mut ws).await;
+    assert_eq!(added["text"], "Where is my parcel?");
+    assert_eq!(added["transport"], "TELEGRAM");
+    let client = client_by_contact(&hub, &token, "TELEGRAM", "555000111").await;
+    assert_eq!(client["displayName"], "Olga Ivanova", "{client}");
+    assert_eq!(client["contacts"][0]["label"], "@olga_iv", "{client}");
+    let chat = client["chat"]["id"].as_str().unwrap().to_owned();
+    let messages = history(&hub, &token, &chat).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["providerMessageId"], "555000111:7");
+
+    // A wrong or missing secret token: 401, nothing stored.
+    let other = telegram::text_update(900002, 555000222, 1, "sneaky");
+    assert_eq!(post_telegram(&hub, &other, Some("wrong-secret")).await, 401);
+    assert_eq!(post_telegram(&hub, &other, None).await, 401);
+    assert_eq!(
+        client_by_contact(&hub, &token, "TELEGRAM", "555000222").await,
+        Value::Null
+    );
+}
+
+#[tokio::test]
+async fn telegram_replies_split_long_texts_and_handle_api_errors() {
+    let fake = telegram::Telegram::start().await;
+    let data = DataDir::new();
+    let (hub, token) = telegram_hub(&data, &fake, false).await;
+    let update = telegram::text_update(900010, 555000333, 3, "Hi");
+    assert_eq!(
+        post_telegram(&hub, &update, Some(telegram::WEBHOOK_SECRET)).await,
+        200
+    );
+    let client = client_by_contact(&hub, &token, "TELEGRAM", "555000333").await;
+    let chat = client["chat"]["id"].as_str().unwrap().to_owned();
+
+    let id = send(&hub, &token, &chat, "Hello Olga!", None).await;
+    let sent = fake.wait_for("sendMessage", 1).await;
+    assert_eq!(sent[0].method, "POST");
+    assert_eq!(
+        sent[0].path,
+        format!("/bot{}/sendMessage", telegram::BOT_TOKEN)
+    );
+    assert_eq!(sent[0].header("content-type"), Some("application/json"));
+    assert_eq!(
+        sent[0].json(),
+        json!({ "chat_id": 555000333, "text": "Hello Olga!" })
+    );
+    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+    assert_eq!(m["status"], "SENT", "{m}");
+    assert_eq!(m["providerMessageId"], "555000333:100");
+
+    // Over 4,096 characters: several messages, in order, nothing lost.
+    let long: String = (0..900).map(|i| format!("w{i:03} ")).collect();
+    assert!(long.chars().count() > 4096);
+    let id = send(&hub, &token, &chat, &long, None).await;
+    let sent = fake.wait_for("sendMessage", 3).await;
+    let parts: Vec<String> = sent[1..]
+        .iter()
+        .map(|r| r.json()["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(parts.len(), 2);
+    assert!(parts.iter().all(|p| p.encode_utf16().count() <= 4096));
+    assert_eq!(
+        parts.concat(),
+        long.trim_end(),
+        "the parts join back into the text"
+    );
+    wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+
+    // 429 with retry_after, then a 502: retried, no sooner than asked.
+    let before = fake.requests().len();
+    fake.queue(telegram::error(
+        429,
+        "Too Many Requests: retry after 2",
+        Some(2),
+    ));
+    fake.queue(telegram::error(502, "Bad Gateway", None));
+    let id = send(&hub, &token, &chat, "Patience", None).await;
+    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+    assert_eq!(m["status"], "SENT", "{m}");
+    let tries = &fake.requests()[before..];
+    assert_eq!(tries.len(), 3, "429, 502, then ok");
+    assert!(tries[1].at - tries[0].at >= Duration::from_millis(2000));
+
+    // The customer blocked the bot: failed, and the contact opted out.
+    fake.queue(telegram::error(
+        403,
+        "Forbidden: bot was blocked by the user",
+        None,
+    ));
+    let id = send(&hub, &token, &chat, "Still there?", None).await;
+    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "FAILED").await;
+    assert!(
+        m["failureReason"]
+            .as_str()
+            .unwrap()
+            .contains("bot was blocked by the user"),
+        "{m}"
+    );
+    let client = client_by_contact(&hub, &token, "TELEGRAM", "555000333").await;
+    assert_eq!(client["contacts"][0]["consent"]["status"], "OPTED_OUT");
+
+    // A permanent 400 on another chat: failed with Telegram's description.
+    let other = chat_with(&hub, &token, "TELEGRAM", "555000444").await;
+    fake.queue(telegram::error(400, "Bad Request: chat not found", None));
+    let id = send(&hub, &token, &other, "Hello?", None).await;
+    let m = wait_message(&hub, &token, &other, &id, |m| m["status"] == "FAILED").await;
+    assert!(
+        m["failureReason"]
+            .as_str()
+            .unwrap()
+            .contains("chat not found"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn telegram_long_polling_takes_updates_once_and_confirms_them() {
+    let fake = telegram::Telegram::start().await;
+    let data = DataDir::new();
+    let (hub, token) = telegram_hub(&data, &fake, true).await;
+    let mut ws = subscribe(&hub, &token).await;
+    fake.push_update(telegram::text_update(700001, 555000555, 1, "First"));
+    fake.push_update(telegram::text_update(700002, 555000555, 2, "Second"));
+    let a = next_added(&mut ws).await;
+    let b = next_added(&mut ws).await;
+    assert_eq!(
+        (a["text"].as_str(), b["text"].as_str()),
+        (Some("First"), Some("Second"))
+    );
+
+    // The next poll confirms both with offset = last update_id + 1.
+    let deadline = tokio::time::Instant::now() + SOON;
+    loop {
+        let confirmed = fake
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/getUpdates") && r.json()["offset"] == json!(700003));
+        if confirmed {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "offset 700003 never asked for"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let polls = fake.requests();
+    let first = polls
+        .iter()
+        .find(|r| r.path.ends_with("/getUpdates"))
+        .unwrap();
+    assert_eq!(first.json()["timeout"], 1);
+    assert_eq!(first.json()["allowed_updates"], json!(["message"]));
+
+    // Telegram may hand an update out again: it is stored once.
+    fake.push_update(telegram::text_update(700003, 555000555, 2, "Second"));
+    fake.push_update(telegram::text_update(700004, 555000555, 3, "Third"));
+    let c = next_added(&mut ws).await;
+    assert_eq!(c["text"], "Third", "the repeat of `Second` added nothing");
+    let client = client_by_contact(&hub, &token, "TELEGRAM", "555000555").await;
+    let chat = client["chat"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(history(&hub, &token, &chat).await.len(), 3);
+
+    // In polling mode the webhook is closed.
+    let update = telegram::text_update(700010, 555000666, 1, "via webhook");
+    assert_eq!(
+        post_telegram(&hub, &update, Some(telegram::WEBHOOK_SECRET)).await,
+        401
+    );
+}
+
+// ---------------------------------------------------------------- Instagram
+
+const IGSID: &str = "6543210987654321";
+
+async fn instagram_hub(data: &DataDir, fake: &instagram::Instagram) -> (Hub, String) {
+    let hub = start(data, fake.hub_env());
+    let token = admin(&hub).await;
+    hub.configure_plugin(
+        &token,
+        "instagram",
+        &[
+            ("page_id", instagram::PAGE_ID),
+            ("page_access_token", instagram::PAGE_TOKEN),
+            ("app_secret", instagram::APP_SECRET),
+            ("verify_token", instagram::VERIFY_TOKEN),
+        ],
+        &["INSTAGRAM"],
+    )
+    .await;
+    (hub, token)
+}
+
+#[tokio::test]
+async fn instagram_verifies_the_callback_and_stores_signed_messages_once() {
+    let fake = instagram::Instagram::start().await;
+    let data = DataDir::new();
+    let (hub, token) = instagram_hub(&data, &fake).await;
+    let url = format!("{}/webhooks/instagram/default", hub.url);
+
+    // Meta's verification request when the callback URL is saved.
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!(
+            "{url}?hub.mode=subscribe&hub.verify_token={}&hub.challenge=1158201444",
+            instagram::VERIFY_TOKEN
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "1158201444");
+    let r = http
+        .get(format!(
+            "{url}?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    let mut ws = subscribe(&hub, &token).await;
+    let event = instagram::message_event(
+        IGSID,
+        "aWdfZAG1faXRlbTox",
+        json!({ "text": "Do you ship to Canada?" }),
+    );
+    for _ in 0..2 {
+        assert_eq!(instagram::post_webhook(&url, &event, None).await, 200);
+    }
+    let added = next_added(&mut ws).await;
+    assert_eq!(added["text"], "Do you ship to Canada?");
+    assert_eq!(added["transport"], "INSTAGRAM");
+    let client = client_by_contact(&hub, &token, "INSTAGRAM", IGSID).await;
+    let chat = client["chat"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(history(&hub, &token, &chat).await.len(), 1, "stored once");
+
+    // An attachment, and an echo of our own message (skipped).
+    let photo = instagram::message_event(
+        IGSID,
+        "aWdfZAG1faXRlbToy",
+        json!({ "attachments": [{ "type": "image", "payload": { "url": "https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1" } }] }),
+    );
+    assert_eq!(instagram::post_webhook(&url, &photo, None).await, 200);
+    let echo = instagram::message_event(
+        IGSID,
+        "aWdfZAG1faXRlbToz",
+        json!({ "text": "ours", "is_echo": true }),
+    );
+    assert_eq!(instagram::post_webhook(&url, &echo, None).await, 200);
+    let added = next_added(&mut ws).await;
+    assert!(
+        added["text"].as_str().unwrap().contains("ig_messaging_cdn"),
+        "{added}"
+    );
+    assert_eq!(
+        history(&hub, &token, &chat).await.len(),
+        2,
+        "the echo is not stored"
+    );
+
+    // Wrong or missing signatures: 401, nothing stored.
+    let stranger = instagram::message_event(
+        "1111111111111111",
+        "aWdfZAG1faXRlbTo0",
+        json!({ "text": "hi" }),
+    );
+    assert_eq!(
+        instagram::post_webhook(&url, &stranger, Some("")).await,
+        401
+    );
+    let forged = instagram::signature(b"another body");
+    assert_eq!(
+        instagram::post_webhook(&url, &stranger, Some(&forged)).await,
+        401
+    );
+    assert_eq!(
+        client_by_contact(&hub, &token, "INSTAGRAM", "1111111111111111").await,
+        Value::Null
+    );
+}
+
+#[tokio::test]
+async fn instagram_replies_within_the_window_and_errors_are_handled() {
+    let fake = instagram::Instagram::start().await;
+    let data = DataDir::new();
+    let (hub, token) = instagram_hub(&data, &fake).await;
+    let url = format!("{}/webhooks/instagram/default", hub.url);
+    let event = instagram::message_event(IGSID, "aWdfZAG1faXRlbTo1", json!({ "text": "Price?" }));
+    assert_eq!(instagram::post_webhook(&url, &event, None).await, 200);
+    let client = client_by_contact(&hub, &token, "INSTAGRAM", IGSID).await;
+    let chat = client["chat"]["id"].as_str().unwrap().to_owned();
+
+    let id = send(&hub, &token, &chat, "It is 40 EUR.", None).await;
+    let sent = fake.wait_for_sends(1).await;
+    let r = &sent[0];
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.path, format!("/v21.0/{}/messages", instagram::PAGE_ID));
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {}", instagram::PAGE_TOKEN).as_str())
+    );
+    assert_eq!(
+        r.json(),
+        json!({ "recipient": { "id": IGSID }, "messaging_type": "RESPONSE", "message": { "text": "It is 40 EUR." } })
+    );
+    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+    let mid = m["providerMessageId"]
+        .as_str()
+        .expect("the Graph API's message id")
+        .to_owned();
+    assert_eq!(
+        instagram::post_webhook(&url, &instagram::read_event(IGSID, &mid), None).await,
+        200
+    );
+    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "READ").await;
+    assert_eq!(m["status"], "READ", "{m}");
+
+    // Throttled with Retry-After, then a 500: retried, no sooner than asked.
+    fake.queue(
+        instagram::error(
+            429,
+            613,
+            None,
+            "Calls to this api have exceeded the rate limit.",
+        )
+        .with_header("retry-after", "2"),
+    );
+    fake.queue(instagram::error(
+        500,
+        2,
+        None,
+        "An unexpected error has occurred. Please retry your request later.",
+    ));
+    let id = send(&hub, &token, &chat, "Still 40 EUR.", None).await;
+    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+    assert_eq!(m["status"], "SENT", "{m}");
+    let tries = &fake.requests()[1..];
+    assert_eq!(tries.len(), 3);
+    assert!(tries[1].at - tries[0].at >= Duration::from_millis(2000));
+
+    // A refusal: failed with the Graph API's words.
+    fake.queue(instagram::error(
+        400,
+        100,
+        Some(2018001),
+        "(#100) No matching user found",
+    ));
+    let id = send(&hub, &token, &chat, "Hello?", None).await;
+    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "FAILED").await;
+    assert!(
+        m["failureReason"]
+            .as_str()
+            .unwrap()
+            .contains("No matching user found"),
+        "{m}"
+    );
+    // Instagram says the window closed.
+    fake.queue(instagram::error(
+        400,
+        10,
+        Some(2534022),
+        "(#10) This message is sent outside of allowed window.",
+    ));
+    let id = send(&hub, &token, &chat, "Hello again?", None).await;
+    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "FAILED").await;
+    assert!(
+        m["failureReason"]
+            .as_str()
+            .unwrap()
+            .contains("24-hour window"),
+        "{m}"
+    );
+
+    // A customer who never wrote on Instagram: refused before any request.
+    let before = fake.requests().len();
+    let cold = chat_with(&hub, &token, "INSTAGRAM", "7777777777777777").await;
+    let id = send(&hub, &token, &cold, "Hi!", None).await;
+    let m = wait_message(&hub, &token, &cold, &id, |m| m["status"] == "FAILED").await;
+    assert!(
+        m["failureReason"]
+            .as_str()
+            .unwrap()
+            .contains("24-hour window"),
+        "{m}"
+    );
+    assert_eq!(fake.requests().len(), before, "nothing reached Instagram");
+}
