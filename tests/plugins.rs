@@ -441,7 +441,10 @@ async fn admins_configure_plugins_per_tenant_and_secrets_stay_hidden() {
         )
         .await;
     let loaded = r.ok()["reloadPlugins"]["loaded"].clone();
-    assert_eq!(loaded, json!(["hostile", "webhook"]));
+    assert_eq!(
+        loaded,
+        json!(["hostile", "instagram", "telegram", "twilio", "webhook"])
+    );
 }
 
 #[tokio::test]
