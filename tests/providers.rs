@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::fakes::{instagram, telegram, twilio};
-use support::{ADMIN_PASSWORD, DataDir, Hub, Ws};
+use support::{ADMIN_PASSWORD, DataDir, Hub, Ws, smtp};
 
 const SOON: Duration = Duration::from_secs(20);
 const MESSAGE_ADDED: &str =
@@ -859,4 +859,264 @@ async fn instagram_replies_within_the_window_and_errors_are_handled() {
         "{m}"
     );
     assert_eq!(fake.requests().len(), before, "nothing reached Instagram");
+}
+
+// ---------------------------------------------------------------- E-mail
+
+const MAILGUN_KEY: &str = "mailgun-signing-key-0123456789abcdef";
+
+async fn email_hub(
+    data: &DataDir,
+    smtp: &smtp::SmtpServer,
+    extra: &[(&str, &str)],
+) -> (Hub, String) {
+    let mut env = vec![
+        (
+            "HUB_PLUGINS__TLS_CA_FILE".to_owned(),
+            smtp.ca_file().display().to_string(),
+        ),
+        (
+            "HUB_PLUGIN__EMAIL__ALLOW_HOSTS".to_owned(),
+            format!(
+                "127.0.0.1:{},127.0.0.1:{}",
+                smtp.starttls_port, smtp.tls_port
+            ),
+        ),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let hub = start(data, env);
+    let token = admin(&hub).await;
+    let port = smtp.starttls_port.to_string();
+    hub.configure_plugin(
+        &token,
+        "email",
+        &[
+            ("smtp_host", "127.0.0.1"),
+            ("smtp_port", &port),
+            ("username", smtp::USER),
+            ("password", smtp::PASSWORD),
+            ("from_address", "support@shop.example"),
+            ("from_name", "Shop Support"),
+            ("subject", "Your order"),
+            ("inbound_signing_key", MAILGUN_KEY),
+        ],
+        &["EMAIL"],
+    )
+    .await;
+    (hub, token)
+}
+
+/// A customer's reply as their mail client writes it: new text, signature, quote.
+fn customer_mail(message_id: &str, in_reply_to: Option<&str>) -> String {
+    let reply = in_reply_to
+        .map(|r| format!("In-Reply-To: <{r}>\r\nReferences: <{r}>\r\n"))
+        .unwrap_or_default();
+    format!(
+        "From: Ann Customer <Ann@Customer.example>\r\n\
+         To: support@shop.example\r\n\
+         Subject: Broken lamp\r\n\
+         Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
+         Message-ID: <{message_id}>\r\n\
+         {reply}\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\
+         \r\n\
+         --b1\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         \r\n\
+         The lamp arrived broken, photo attached.\r\n\
+         \r\n\
+         -- \r\n\
+         Ann Customer\r\n\
+         +1 415 555 0100\r\n\
+         --b1\r\n\
+         Content-Type: image/jpeg\r\n\
+         Content-Disposition: attachment; filename=\"lamp.jpg\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\
+         \r\n\
+         /9j/4AAQSkZJRgABAQ==\r\n\
+         --b1--\r\n"
+    )
+}
+
+/// Mailgun's forward to a URL ending in `mime`: multipart/form-data with
+/// `body-mime` and the signature fields.
+async fn post_mailgun(hub: &Hub, mime: &str, key: &str, age_secs: u64) -> u16 {
+    let timestamp = (support::receiver::now_secs() - age_secs).to_string();
+    let token = "f3c1b1a5e9d84c62b0a7a8e4d2c6f1e0b9a8c7d6e5f4a3b2c1";
+    let signature = {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+        mac.update(format!("{timestamp}{token}").as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let boundary = "----mailgunformboundary7MA4YWxkTrZu0gW";
+    let mut body = String::new();
+    for (name, value) in [
+        ("recipient", "support@shop.example"),
+        ("sender", "ann@customer.example"),
+        ("subject", "Broken lamp"),
+        ("timestamp", timestamp.as_str()),
+        ("token", token),
+        ("signature", signature.as_str()),
+        ("body-mime", mime),
+    ] {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    reqwest::Client::new()
+        .post(format!("{}/webhooks/email/default/mime", hub.url))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn email_arrives_signed_once_and_replies_leave_by_smtp_threaded() {
+    let server = smtp::SmtpServer::start();
+    let data = DataDir::new();
+    let (hub, token) = email_hub(&data, &server, &[]).await;
+    let mut ws = subscribe(&hub, &token).await;
+
+    let mime = customer_mail("lamp-1@customer.example", None);
+    for _ in 0..2 {
+        assert_eq!(post_mailgun(&hub, &mime, MAILGUN_KEY, 0).await, 200);
+    }
+    let added = next_added(&mut ws).await;
+    assert_eq!(added["transport"], "EMAIL");
+    let text = added["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Broken lamp\n\nThe lamp arrived broken, photo attached."),
+        "{text}"
+    );
+    assert!(
+        !text.contains("+1 415 555 0100"),
+        "the signature is cut: {text}"
+    );
+    assert!(
+        text.contains("lamp.jpg"),
+        "the attachment is listed: {text}"
+    );
+    let client = client_by_contact(&hub, &token, "EMAIL", "ann@customer.example").await;
+    assert_eq!(client["displayName"], "Ann Customer", "{client}");
+    let chat = client["chat"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(history(&hub, &token, &chat).await.len(), 1, "stored once");
+
+    // Wrong key, stale timestamp: 401, nothing stored.
+    let other = customer_mail("lamp-2@customer.example", None);
+    assert_eq!(
+        post_mailgun(&hub, &other, "not-the-key-0123456789", 0).await,
+        401
+    );
+    assert_eq!(post_mailgun(&hub, &other, MAILGUN_KEY, 3600).await, 401);
+    assert_eq!(history(&hub, &token, &chat).await.len(), 1);
+
+    // The agent's reply leaves by SMTP (STARTTLS, AUTH) and threads.
+    let id = send(&hub, &token, &chat, "Sorry! A new lamp ships today.", None).await;
+    let got = server.wait_for(1, SOON);
+    assert_eq!(got.len(), 1, "the server took one message");
+    let envelope = &got[0].envelope;
+    assert_eq!(envelope["tls"], true, "{envelope}");
+    assert_eq!(envelope["authenticated"], true, "{envelope}");
+    assert_eq!(envelope["mail_from"], "support@shop.example");
+    assert_eq!(envelope["rcpt_tos"], json!(["ann@customer.example"]));
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&got[0].raw)
+        .expect("a MIME message");
+    let from = parsed.from().and_then(|a| a.first()).unwrap();
+    assert_eq!(from.address(), Some("support@shop.example"));
+    assert_eq!(from.name(), Some("Shop Support"));
+    assert_eq!(
+        parsed
+            .to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address()),
+        Some("ann@customer.example")
+    );
+    assert_eq!(parsed.subject(), Some("Re: Your order"));
+    assert_eq!(
+        parsed.in_reply_to().as_text(),
+        Some("lamp-1@customer.example")
+    );
+    assert_eq!(
+        parsed.references().as_text(),
+        Some("lamp-1@customer.example")
+    );
+    let message_id = format!("{id}@shop.example");
+    assert_eq!(parsed.message_id(), Some(message_id.as_str()));
+    assert_eq!(
+        parsed.body_text(0).unwrap().trim(),
+        "Sorry! A new lamp ships today."
+    );
+    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+    assert_eq!(m["status"], "SENT", "{m}");
+    assert_eq!(m["providerMessageId"], message_id.as_str());
+
+    // Implicit TLS on the other port.
+    let port = server.tls_port.to_string();
+    hub.configure_plugin(
+        &token,
+        "email",
+        &[("smtp_security", "tls"), ("smtp_port", &port)],
+        &["EMAIL"],
+    )
+    .await;
+    let first = id;
+    let id = send(&hub, &token, &chat, "Tracking number: 123.", None).await;
+    let got = server.wait_for(2, SOON);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].envelope["tls"], true);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&got[1].raw)
+        .unwrap();
+    let refs: Vec<String> = parsed
+        .references()
+        .as_text_list()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    assert_eq!(
+        refs,
+        vec![
+            "lamp-1@customer.example".to_owned(),
+            format!("{first}@shop.example")
+        ],
+        "the thread so far"
+    );
+    wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+}
+
+#[tokio::test]
+async fn email_with_refused_credentials_fails_with_the_servers_words() {
+    let server = smtp::SmtpServer::start();
+    let data = DataDir::new();
+    let (hub, token) = email_hub(&data, &server, &[("HUB_DELIVERY__MAX_ATTEMPTS", "2")]).await;
+    hub.configure_plugin(
+        &token,
+        "email",
+        &[("password", "wrong password")],
+        &["EMAIL"],
+    )
+    .await;
+    let chat = chat_with(&hub, &token, "EMAIL", "bob@customer.example").await;
+    let id = send(&hub, &token, &chat, "Hello Bob", None).await;
+    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "FAILED").await;
+    assert_eq!(m["status"], "FAILED", "{m}");
+    let reason = m["failureReason"].as_str().unwrap();
+    assert!(reason.contains("535"), "{reason}");
+    assert!(server.wait_for(1, Duration::from_millis(300)).is_empty());
 }

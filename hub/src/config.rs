@@ -101,6 +101,9 @@ pub struct PluginsConfig {
     pub max_instances: u32,
     /// How often plugins that are polled are called when they say nothing.
     pub poll_ms: u64,
+    /// Extra certificate authorities (a PEM file) that plugins' TLS
+    /// connections trust besides the public roots: a private mail relay.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for PluginsConfig {
@@ -110,6 +113,7 @@ impl Default for PluginsConfig {
             max_memory_mib: 128,
             max_instances: 128,
             poll_ms: 5_000,
+            tls_ca_file: None,
         }
     }
 }

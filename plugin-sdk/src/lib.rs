@@ -11,6 +11,7 @@
 pub mod codec;
 pub mod http;
 pub mod log;
+pub mod net;
 pub mod settings;
 pub mod signature;
 pub mod text;
@@ -34,6 +35,21 @@ pub mod bindings {
         pub_export_macro: true,
         export_macro_name: "__export_provider",
         default_bindings_module: "::hub_plugin_sdk::bindings",
+    });
+}
+
+/// `wasi:tls` (a draft WASI interface) for [`net`].
+#[doc(hidden)]
+pub mod tls_bindings {
+    wit_bindgen::generate!({
+        path: "../schema/wit",
+        world: "wasi:tls/imports@0.2.0-draft",
+        features: ["tls"],
+        with: {
+            "wasi:io/poll@0.2.12": wasip2::io::poll,
+            "wasi:io/error@0.2.12": wasip2::io::error,
+            "wasi:io/streams@0.2.12": wasip2::io::streams,
+        },
     });
 }
 

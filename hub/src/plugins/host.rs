@@ -14,11 +14,13 @@ use wasmtime::{
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi_http::WasiHttpCtx;
+use wasmtime_wasi_tls::WasiTlsCtxBuilder;
 
 use super::bindings::{Provider, ProviderPre, types};
 use super::error::PluginError;
 use super::manifest::{Capability, HostPattern, Manifest};
 use super::sandbox::{Fault, HostState, HttpHooks, NetPolicy};
+use super::tls::HubTls;
 use crate::config::{PluginOverrides, PluginsConfig};
 use crate::domain::message::Transport;
 
@@ -44,6 +46,7 @@ pub struct Plugin {
     /// For plugins with the `sockets` capability: the addresses their
     /// allowed hosts resolved to when loaded; TCP goes nowhere else.
     tcp_allowed: Option<Arc<Vec<std::net::SocketAddr>>>,
+    tls: HubTls,
     pre: ProviderPre<HostState>,
     engine: Engine,
     slots: Semaphore,
@@ -56,6 +59,7 @@ pub struct PluginHost {
     linker: Linker<HostState>,
     config: PluginsConfig,
     overrides: BTreeMap<String, PluginOverrides>,
+    tls: HubTls,
     plugins: RwLock<Arc<BTreeMap<String, Arc<Plugin>>>>,
 }
 
@@ -90,6 +94,13 @@ impl PluginHost {
         link(wasmtime_wasi_http::p2::add_only_http_to_linker_async(
             &mut linker,
         ))?;
+        let mut tls_options = wasmtime_wasi_tls::p2::LinkOptions::default();
+        tls_options.tls(true);
+        link(wasmtime_wasi_tls::p2::add_to_linker(
+            &mut linker,
+            &tls_options,
+        ))?;
+        let tls = HubTls::new(config.tls_ca_file.as_deref())?;
         link(super::bindings::hub::transport::host::add_to_linker::<
             _,
             HasSelf<HostState>,
@@ -100,6 +111,7 @@ impl PluginHost {
             linker,
             config,
             overrides,
+            tls,
             plugins: RwLock::new(Arc::new(BTreeMap::new())),
         }))
     }
@@ -280,6 +292,7 @@ impl PluginHost {
             path: wasm,
             policy: Arc::new(policy),
             tcp_allowed,
+            tls: self.tls.clone(),
             pre,
             engine: self.engine.clone(),
         })
@@ -351,8 +364,14 @@ impl Plugin {
             wasi.allow_tcp(true)
                 .allow_ip_name_lookup(true)
                 .socket_addr_check(move |addr, use_| {
-                    let ok = matches!(use_, wasmtime_wasi::sockets::SocketAddrUse::TcpConnect)
-                        && allowed.contains(&addr);
+                    use wasmtime_wasi::sockets::SocketAddrUse;
+                    let ok = match use_ {
+                        SocketAddrUse::TcpConnect => allowed.contains(&addr),
+                        // A connect first binds an ephemeral local port (the
+                        // unspecified address, port 0); no other bind.
+                        SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
+                        _ => false,
+                    };
                     Box::pin(async move { ok })
                 });
         }
@@ -360,6 +379,9 @@ impl Plugin {
         let state = HostState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
+            tls: WasiTlsCtxBuilder::new()
+                .provider(Box::new(self.tls.clone()))
+                .build(),
             hooks: HttpHooks {
                 policy: self.policy.clone(),
                 plugin: self.name.clone(),

@@ -14,6 +14,7 @@ mod error;
 mod host;
 pub mod manifest;
 mod sandbox;
+mod tls;
 
 pub use bindings::types;
 pub use error::PluginError;

@@ -8,6 +8,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_tls::{WasiTlsCtx, WasiTlsCtxView, WasiTlsView};
 
 use super::bindings::hub::transport::host::{Host, Level};
 use super::manifest::HostPattern;
@@ -118,6 +119,8 @@ pub struct HostState {
     pub wasi: WasiCtx,
     pub http: WasiHttpCtx,
     pub hooks: HttpHooks,
+    /// `wasi:tls`: usable only over the TCP a `sockets` plugin may open.
+    pub tls: WasiTlsCtx,
     pub table: ResourceTable,
     pub plugin: Arc<str>,
     pub tenant: Arc<str>,
@@ -133,6 +136,15 @@ impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
             ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiTlsView for HostState {
+    fn tls(&mut self) -> WasiTlsCtxView<'_> {
+        WasiTlsCtxView {
+            ctx: &mut self.tls,
             table: &mut self.table,
         }
     }
