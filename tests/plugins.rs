@@ -443,7 +443,14 @@ async fn admins_configure_plugins_per_tenant_and_secrets_stay_hidden() {
     let loaded = r.ok()["reloadPlugins"]["loaded"].clone();
     assert_eq!(
         loaded,
-        json!(["hostile", "instagram", "telegram", "twilio", "webhook"])
+        json!([
+            "email",
+            "hostile",
+            "instagram",
+            "telegram",
+            "twilio",
+            "webhook"
+        ])
     );
 }
 

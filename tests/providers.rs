@@ -324,6 +324,33 @@ async fn twilio_replies_leave_as_the_api_expects_and_follow_status_callbacks() {
         m["failureReason"].as_str().unwrap().contains("30003"),
         "{m}"
     );
+
+    // A callback saying the recipient unsubscribed records the opt-out.
+    let stop_chat = chat_with(&hub, &token, "PHONE", "+14155550130").await;
+    let id = send(&hub, &token, &stop_chat, "Weekly deals", Some("SMS")).await;
+    let m = wait_message(&hub, &token, &stop_chat, &id, |m| {
+        !m["providerMessageId"].is_null()
+    })
+    .await;
+    let sid = m["providerMessageId"].as_str().unwrap().to_owned();
+    let params = [
+        ("AccountSid", twilio::ACCOUNT_SID),
+        ("ErrorCode", "21610"),
+        ("MessageSid", sid.as_str()),
+        ("MessageStatus", "failed"),
+        ("To", "+14155550130"),
+    ];
+    assert_eq!(twilio::post_webhook(&callback, &params, None).await.0, 200);
+    let m = wait_message(&hub, &token, &stop_chat, &id, |m| m["status"] == "FAILED").await;
+    assert!(
+        m["failureReason"].as_str().unwrap().contains("21610"),
+        "{m}"
+    );
+    let client = client_by_contact(&hub, &token, "PHONE", "+14155550130").await;
+    assert_eq!(
+        client["contacts"][0]["consent"]["status"], "OPTED_OUT",
+        "{client}"
+    );
 }
 
 #[tokio::test]

@@ -108,6 +108,14 @@ pub async fn store_results(
         }
     }
     for s in statuses {
+        if s.opted_out
+            && let Some((transport, recipient)) = store
+                .outbound_recipient(plugin.name(), &s.provider_message_id)
+                .await?
+            && let Ok(transport) = transport.parse::<Transport>()
+        {
+            super::opt_out::record(store, transport, &recipient, plugin.name()).await;
+        }
         let status = status_of(s.state, s.reason);
         if store
             .apply_status(plugin.name(), &s.provider_message_id, status)

@@ -2,6 +2,7 @@
 //! webhooks and polls through plugins, and webhooks to integrations.
 
 pub mod inbound;
+pub mod opt_out;
 pub mod outbox;
 pub mod poller;
 pub mod transports;

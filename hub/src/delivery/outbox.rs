@@ -15,8 +15,6 @@ use tokio::sync::Notify;
 
 use super::transports::Transports;
 use crate::config::DeliveryConfig;
-use crate::domain::contact::{Consent, ConsentStatus, ContactKind, ContactValue};
-use crate::domain::events::Actor;
 use crate::domain::message::{Direction, Message, Transport};
 use crate::plugins::convert::{channel_of, status_of};
 use crate::plugins::types::{OutboundMessage, SendError};
@@ -235,8 +233,7 @@ impl OutboxWorker {
             }),
             Ok(Err(SendError::Permanent(r))) => Some(Next::Fail(r)),
             Ok(Err(SendError::OptedOut(r))) => {
-                self.record_opt_out(store, transport, &job.recipient, &plugin_name)
-                    .await;
+                super::opt_out::record(store, transport, &job.recipient, &plugin_name).await;
                 Some(Next::Fail(format!("the recipient opted out: {r}")))
             }
             Ok(Err(SendError::Unauthorized(r))) => {
@@ -246,37 +243,6 @@ impl OutboxWorker {
             Err(e) => Next::retry(e.to_string()),
         };
         (Some(plugin_name), next)
-    }
-
-    /// The provider says the recipient unsubscribed: never pick that contact again.
-    async fn record_opt_out(
-        &self,
-        store: &TenantStore,
-        transport: Transport,
-        recipient: &str,
-        plugin: &str,
-    ) {
-        let kind = ContactKind::for_transport(transport);
-        let value = ContactValue::from_stored(kind, recipient.to_owned());
-        let found = store.client_by_contact(&value).await;
-        let Ok(Some(view)) = found else { return };
-        let Some(contact) = view.contacts.iter().find(|c| c.value == value) else {
-            return;
-        };
-        let consent = match Consent::set(
-            ConsentStatus::OptedOut,
-            &format!("provider:{plugin}"),
-            Utc::now(),
-        ) {
-            Ok(c) => c,
-            Err(_) => return,
-        };
-        if let Err(e) = store
-            .set_consent(contact.id, &consent, &Actor::Provider(plugin.to_owned()))
-            .await
-        {
-            tracing::error!("cannot record an opt-out: {e}");
-        }
     }
 }
 

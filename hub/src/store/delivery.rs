@@ -435,6 +435,34 @@ impl TenantStore {
         Ok(true)
     }
 
+    /// Where an outbound message went (its transport and recipient), found
+    /// by the provider's id, for a status callback that reports an opt-out.
+    pub async fn outbound_recipient(
+        &self,
+        plugin: &str,
+        provider_message_id: &str,
+    ) -> StoreResult<Option<(String, String)>> {
+        let Some((_, message)) = self
+            .provider_ref("outbound_ref", plugin, provider_message_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        #[derive(SurrealValue)]
+        #[surreal(crate = "surrealdb::types")]
+        struct Row {
+            transport: String,
+            recipient: String,
+        }
+        let rows: Vec<Row> = self
+            .db()
+            .query("SELECT transport, recipient FROM $id")
+            .bind(("id", self.outbox_rid(message)))
+            .await?
+            .take(0)?;
+        Ok(rows.into_iter().next().map(|r| (r.transport, r.recipient)))
+    }
+
     /// Where an inbound provider message was stored, if it was.
     pub async fn inbound_seen(
         &self,
