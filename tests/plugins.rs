@@ -53,44 +53,6 @@ async fn send(hub: &Hub, token: &str, chat: &str, text: &str) -> String {
         .to_owned()
 }
 
-async fn messages(hub: &Hub, token: &str, chat: &str) -> Vec<Value> {
-    let r = hub
-        .gql(
-            Some(token),
-            "query($c: ID!) { chat(id: $c) { unreadCount members { kind } messages(first: 50) { edges { node { id text status failureReason providerMessageId direction sender { kind } } } } } }",
-            json!({ "c": chat }),
-        )
-        .await;
-    r.ok()["chat"]["messages"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"].clone())
-        .collect()
-}
-
-/// Polls the message until `done` says so, and returns it.
-async fn wait_message(
-    hub: &Hub,
-    token: &str,
-    chat: &str,
-    id: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = tokio::time::Instant::now() + SOON;
-    loop {
-        let m = messages(hub, token, chat)
-            .await
-            .into_iter()
-            .find(|m| m["id"] == id)
-            .expect("message in history");
-        if done(&m) || tokio::time::Instant::now() > deadline {
-            return m;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn post_webhook(hub: &Hub, body: &Value, signature: Option<String>) -> (u16, Value) {
     let body = serde_json::to_vec(body).unwrap();
     let mut req = reqwest::Client::new()
@@ -147,7 +109,9 @@ async fn a_sent_message_reaches_the_receiver_signed_and_becomes_sent() {
         "{callback}"
     );
 
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "SENT")
+        .await;
     assert_eq!(m["status"], "SENT", "{m}");
     assert_eq!(m["providerMessageId"], format!("rcv-{id}"));
 }
@@ -162,7 +126,9 @@ async fn a_failing_receiver_gets_the_same_message_again_until_it_takes_it() {
     let chat = chat_with_phone(&hub, &token, "+14155550101").await;
     let id = send(&hub, &token, &chat, "Third time lucky").await;
 
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "SENT")
+        .await;
     assert_eq!(m["status"], "SENT", "{m}");
     let got = receiver.received();
     assert_eq!(got.len(), 3, "two 503s, then the success");
@@ -187,7 +153,9 @@ async fn a_permanent_refusal_fails_the_message_with_the_reason() {
     let token = admin(&hub).await;
     let chat = chat_with_phone(&hub, &token, "+14155550102").await;
     let id = send(&hub, &token, &chat, "Lost cause").await;
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "FAILED").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "FAILED")
+        .await;
     assert_eq!(m["status"], "FAILED", "{m}");
     assert!(
         m["failureReason"].as_str().unwrap().contains("HTTP 404"),
@@ -251,7 +219,7 @@ async fn an_inbound_post_creates_client_chat_member_and_message_exactly_once() {
         "from": { "address": "+14155550199" }, "text": "Hello?"
     });
     assert_eq!(post_webhook(&hub, &event, signed(&event)).await.0, 200);
-    assert_eq!(messages(&hub, &token, &chat).await.len(), 2);
+    assert_eq!(hub.history(&token, &chat).await.len(), 2);
 }
 
 #[tokio::test]
@@ -320,20 +288,23 @@ async fn status_callbacks_move_delivery_forward_only() {
     let token = admin(&hub).await;
     let chat = chat_with_phone(&hub, &token, "+14155550103").await;
     let id = send(&hub, &token, &chat, "Track me").await;
-    wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+    hub.wait_message(&token, &chat, &id, |m| m["status"] == "SENT")
+        .await;
     let pid = format!("rcv-{id}");
     let delivered = json!({ "type": "status", "id": pid, "state": "delivered" });
     assert_eq!(
         post_webhook(&hub, &delivered, signed(&delivered)).await.0,
         200
     );
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "DELIVERED").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "DELIVERED")
+        .await;
     assert_eq!(m["status"], "DELIVERED");
     // A late "sent" changes nothing.
     let stale = json!({ "type": "status", "id": pid, "state": "sent" });
     assert_eq!(post_webhook(&hub, &stale, signed(&stale)).await.0, 200);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let m = wait_message(&hub, &token, &chat, &id, |_| true).await;
+    let m = hub.wait_message(&token, &chat, &id, |_| true).await;
     assert_eq!(m["status"], "DELIVERED");
 }
 

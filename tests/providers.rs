@@ -42,22 +42,6 @@ async fn client_by_contact(hub: &Hub, token: &str, kind: &str, value: &str) -> V
         .clone()
 }
 
-async fn history(hub: &Hub, token: &str, chat: &str) -> Vec<Value> {
-    let r = hub
-        .gql(
-            Some(token),
-            "query($c: ID!) { chat(id: $c) { messages(first: 50) { edges { node { id text status failureReason providerMessageId direction transport sender { kind } } } } } }",
-            json!({ "c": chat }),
-        )
-        .await;
-    r.ok()["chat"]["messages"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"].clone())
-        .collect()
-}
-
 async fn send(hub: &Hub, token: &str, chat: &str, text: &str, transport: Option<&str>) -> String {
     hub.gql(
         Some(token),
@@ -69,28 +53,6 @@ async fn send(hub: &Hub, token: &str, chat: &str, text: &str, transport: Option<
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-/// Polls a message until `done` holds (or time runs out) and returns it.
-async fn wait_message(
-    hub: &Hub,
-    token: &str,
-    chat: &str,
-    id: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = tokio::time::Instant::now() + SOON;
-    loop {
-        let m = history(hub, token, chat)
-            .await
-            .into_iter()
-            .find(|m| m["id"] == id)
-            .expect("the message is in the history");
-        if done(&m) || tokio::time::Instant::now() > deadline {
-            return m;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// A client with one contact, and their chat.
@@ -191,7 +153,7 @@ async fn twilio_inbound_messages_are_stored_once_and_reach_a_subscriber() {
 
     let client = client_by_contact(&hub, &token, "PHONE", "+14155550123").await;
     let chat = client["chat"]["id"].as_str().expect("a chat").to_owned();
-    let messages = history(&hub, &token, &chat).await;
+    let messages = hub.history(&token, &chat).await;
     assert_eq!(
         messages.len(),
         1,
@@ -272,10 +234,9 @@ async fn twilio_replies_leave_as_the_api_expects_and_follow_status_callbacks() {
         "{callback}"
     );
 
-    let m = wait_message(&hub, &token, &chat, &id, |m| {
-        !m["providerMessageId"].is_null()
-    })
-    .await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| !m["providerMessageId"].is_null())
+        .await;
     assert_eq!(m["status"], "QUEUED", "Twilio answered `queued`: {m}");
     let sid = m["providerMessageId"].as_str().unwrap().to_owned();
     for (status, expect) in [
@@ -295,7 +256,9 @@ async fn twilio_replies_leave_as_the_api_expects_and_follow_status_callbacks() {
         ];
         let (code, body) = twilio::post_webhook(&callback, &params, None).await;
         assert_eq!(code, 200, "{body}");
-        let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == expect).await;
+        let m = hub
+            .wait_message(&token, &chat, &id, |m| m["status"] == expect)
+            .await;
         assert_eq!(m["status"], expect, "after `{status}`: {m}");
     }
 
@@ -305,10 +268,11 @@ async fn twilio_replies_leave_as_the_api_expects_and_follow_status_callbacks() {
     let sent = fake.wait_for_sends(2).await;
     assert_eq!(sent[1].form_value("From").as_deref(), Some(twilio::FROM));
     assert_eq!(sent[1].form_value("To").as_deref(), Some("+14155550126"));
-    let m = wait_message(&hub, &token, &sms_chat, &id, |m| {
-        !m["providerMessageId"].is_null()
-    })
-    .await;
+    let m = hub
+        .wait_message(&token, &sms_chat, &id, |m| {
+            !m["providerMessageId"].is_null()
+        })
+        .await;
     let sid = m["providerMessageId"].as_str().unwrap().to_owned();
     let params = [
         ("AccountSid", twilio::ACCOUNT_SID),
@@ -318,7 +282,9 @@ async fn twilio_replies_leave_as_the_api_expects_and_follow_status_callbacks() {
         ("To", "+14155550126"),
     ];
     assert_eq!(twilio::post_webhook(&callback, &params, None).await.0, 200);
-    let m = wait_message(&hub, &token, &sms_chat, &id, |m| m["status"] == "FAILED").await;
+    let m = hub
+        .wait_message(&token, &sms_chat, &id, |m| m["status"] == "FAILED")
+        .await;
     assert_eq!(m["status"], "FAILED", "{m}");
     assert!(
         m["failureReason"].as_str().unwrap().contains("30003"),
@@ -328,10 +294,11 @@ async fn twilio_replies_leave_as_the_api_expects_and_follow_status_callbacks() {
     // A callback saying the recipient unsubscribed records the opt-out.
     let stop_chat = chat_with(&hub, &token, "PHONE", "+14155550130").await;
     let id = send(&hub, &token, &stop_chat, "Weekly deals", Some("SMS")).await;
-    let m = wait_message(&hub, &token, &stop_chat, &id, |m| {
-        !m["providerMessageId"].is_null()
-    })
-    .await;
+    let m = hub
+        .wait_message(&token, &stop_chat, &id, |m| {
+            !m["providerMessageId"].is_null()
+        })
+        .await;
     let sid = m["providerMessageId"].as_str().unwrap().to_owned();
     let params = [
         ("AccountSid", twilio::ACCOUNT_SID),
@@ -341,7 +308,9 @@ async fn twilio_replies_leave_as_the_api_expects_and_follow_status_callbacks() {
         ("To", "+14155550130"),
     ];
     assert_eq!(twilio::post_webhook(&callback, &params, None).await.0, 200);
-    let m = wait_message(&hub, &token, &stop_chat, &id, |m| m["status"] == "FAILED").await;
+    let m = hub
+        .wait_message(&token, &stop_chat, &id, |m| m["status"] == "FAILED")
+        .await;
     assert!(
         m["failureReason"].as_str().unwrap().contains("21610"),
         "{m}"
@@ -395,10 +364,9 @@ async fn twilio_rate_limits_and_outages_are_retried_and_refusals_fail() {
     fake.queue(twilio::error(429, 20429, "Too Many Requests").with_header("retry-after", "2"));
     fake.queue(twilio::error(503, 20503, "Service Unavailable"));
     let id = send(&hub, &token, &chat, "Third time lucky", Some("SMS")).await;
-    let m = wait_message(&hub, &token, &chat, &id, |m| {
-        !m["providerMessageId"].is_null()
-    })
-    .await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| !m["providerMessageId"].is_null())
+        .await;
     assert_eq!(m["status"], "QUEUED", "{m}");
     let tries = fake.requests();
     assert_eq!(tries.len(), 3, "429, 503, then 201");
@@ -418,7 +386,9 @@ async fn twilio_rate_limits_and_outages_are_retried_and_refusals_fail() {
         "The 'To' number +14155550128 is not a valid phone number.",
     ));
     let id = send(&hub, &token, &chat, "Hello?", Some("SMS")).await;
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "FAILED").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "FAILED")
+        .await;
     assert_eq!(m["status"], "FAILED", "{m}");
     let reason = m["failureReason"].as_str().unwrap();
     assert!(
@@ -434,7 +404,9 @@ async fn twilio_rate_limits_and_outages_are_retried_and_refusals_fail() {
         "Attempt to send to unsubscribed recipient",
     ));
     let id = send(&hub, &token, &chat, "Big sale!", Some("SMS")).await;
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "FAILED").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "FAILED")
+        .await;
     assert!(
         m["failureReason"].as_str().unwrap().contains("opted out"),
         "{m}"
@@ -448,7 +420,9 @@ async fn twilio_rate_limits_and_outages_are_retried_and_refusals_fail() {
     // WhatsApp to someone who never wrote: outside the 24-hour window.
     let wa_chat = chat_with(&hub, &token, "WHATSAPP", "+14155550129").await;
     let id = send(&hub, &token, &wa_chat, "Hi there", Some("WHATSAPP")).await;
-    let m = wait_message(&hub, &token, &wa_chat, &id, |m| m["status"] == "FAILED").await;
+    let m = hub
+        .wait_message(&token, &wa_chat, &id, |m| m["status"] == "FAILED")
+        .await;
     assert!(
         m["failureReason"]
             .as_str()
@@ -506,7 +480,7 @@ async fn telegram_webhook_updates_are_stored_once_and_reach_a_subscriber() {
     assert_eq!(client["displayName"], "Olga Ivanova", "{client}");
     assert_eq!(client["contacts"][0]["label"], "@olga_iv", "{client}");
     let chat = client["chat"]["id"].as_str().unwrap().to_owned();
-    let messages = history(&hub, &token, &chat).await;
+    let messages = hub.history(&token, &chat).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert_eq!(messages[0]["providerMessageId"], "555000111:7");
 
@@ -545,7 +519,9 @@ async fn telegram_replies_split_long_texts_and_handle_api_errors() {
         sent[0].json(),
         json!({ "chat_id": 555000333, "text": "Hello Olga!" })
     );
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "SENT")
+        .await;
     assert_eq!(m["status"], "SENT", "{m}");
     assert_eq!(m["providerMessageId"], "555000333:100");
 
@@ -565,7 +541,8 @@ async fn telegram_replies_split_long_texts_and_handle_api_errors() {
         long.trim_end(),
         "the parts join back into the text"
     );
-    wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+    hub.wait_message(&token, &chat, &id, |m| m["status"] == "SENT")
+        .await;
 
     // 429 with retry_after, then a 502: retried, no sooner than asked.
     let before = fake.requests().len();
@@ -576,7 +553,9 @@ async fn telegram_replies_split_long_texts_and_handle_api_errors() {
     ));
     fake.queue(telegram::error(502, "Bad Gateway", None));
     let id = send(&hub, &token, &chat, "Patience", None).await;
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "SENT")
+        .await;
     assert_eq!(m["status"], "SENT", "{m}");
     let tries = &fake.requests()[before..];
     assert_eq!(tries.len(), 3, "429, 502, then ok");
@@ -589,7 +568,9 @@ async fn telegram_replies_split_long_texts_and_handle_api_errors() {
         None,
     ));
     let id = send(&hub, &token, &chat, "Still there?", None).await;
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "FAILED").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "FAILED")
+        .await;
     assert!(
         m["failureReason"]
             .as_str()
@@ -604,7 +585,9 @@ async fn telegram_replies_split_long_texts_and_handle_api_errors() {
     let other = chat_with(&hub, &token, "TELEGRAM", "555000444").await;
     fake.queue(telegram::error(400, "Bad Request: chat not found", None));
     let id = send(&hub, &token, &other, "Hello?", None).await;
-    let m = wait_message(&hub, &token, &other, &id, |m| m["status"] == "FAILED").await;
+    let m = hub
+        .wait_message(&token, &other, &id, |m| m["status"] == "FAILED")
+        .await;
     assert!(
         m["failureReason"]
             .as_str()
@@ -660,7 +643,7 @@ async fn telegram_long_polling_takes_updates_once_and_confirms_them() {
     assert_eq!(c["text"], "Third", "the repeat of `Second` added nothing");
     let client = client_by_contact(&hub, &token, "TELEGRAM", "555000555").await;
     let chat = client["chat"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(history(&hub, &token, &chat).await.len(), 3);
+    assert_eq!(hub.history(&token, &chat).await.len(), 3);
 
     // In polling mode the webhook is closed.
     let update = telegram::text_update(700010, 555000666, 1, "via webhook");
@@ -734,7 +717,7 @@ async fn instagram_verifies_the_callback_and_stores_signed_messages_once() {
     assert_eq!(added["transport"], "INSTAGRAM");
     let client = client_by_contact(&hub, &token, "INSTAGRAM", IGSID).await;
     let chat = client["chat"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(history(&hub, &token, &chat).await.len(), 1, "stored once");
+    assert_eq!(hub.history(&token, &chat).await.len(), 1, "stored once");
 
     // An attachment, and an echo of our own message (skipped).
     let photo = instagram::message_event(
@@ -755,7 +738,7 @@ async fn instagram_verifies_the_callback_and_stores_signed_messages_once() {
         "{added}"
     );
     assert_eq!(
-        history(&hub, &token, &chat).await.len(),
+        hub.history(&token, &chat).await.len(),
         2,
         "the echo is not stored"
     );
@@ -805,7 +788,9 @@ async fn instagram_replies_within_the_window_and_errors_are_handled() {
         r.json(),
         json!({ "recipient": { "id": IGSID }, "messaging_type": "RESPONSE", "message": { "text": "It is 40 EUR." } })
     );
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "SENT")
+        .await;
     let mid = m["providerMessageId"]
         .as_str()
         .expect("the Graph API's message id")
@@ -814,7 +799,9 @@ async fn instagram_replies_within_the_window_and_errors_are_handled() {
         instagram::post_webhook(&url, &instagram::read_event(IGSID, &mid), None).await,
         200
     );
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "READ").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "READ")
+        .await;
     assert_eq!(m["status"], "READ", "{m}");
 
     // Throttled with Retry-After, then a 500: retried, no sooner than asked.
@@ -834,7 +821,9 @@ async fn instagram_replies_within_the_window_and_errors_are_handled() {
         "An unexpected error has occurred. Please retry your request later.",
     ));
     let id = send(&hub, &token, &chat, "Still 40 EUR.", None).await;
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "SENT")
+        .await;
     assert_eq!(m["status"], "SENT", "{m}");
     let tries = &fake.requests()[1..];
     assert_eq!(tries.len(), 3);
@@ -848,7 +837,9 @@ async fn instagram_replies_within_the_window_and_errors_are_handled() {
         "(#100) No matching user found",
     ));
     let id = send(&hub, &token, &chat, "Hello?", None).await;
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "FAILED").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "FAILED")
+        .await;
     assert!(
         m["failureReason"]
             .as_str()
@@ -864,7 +855,9 @@ async fn instagram_replies_within_the_window_and_errors_are_handled() {
         "(#10) This message is sent outside of allowed window.",
     ));
     let id = send(&hub, &token, &chat, "Hello again?", None).await;
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "FAILED").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "FAILED")
+        .await;
     assert!(
         m["failureReason"]
             .as_str()
@@ -877,7 +870,9 @@ async fn instagram_replies_within_the_window_and_errors_are_handled() {
     let before = fake.requests().len();
     let cold = chat_with(&hub, &token, "INSTAGRAM", "7777777777777777").await;
     let id = send(&hub, &token, &cold, "Hi!", None).await;
-    let m = wait_message(&hub, &token, &cold, &id, |m| m["status"] == "FAILED").await;
+    let m = hub
+        .wait_message(&token, &cold, &id, |m| m["status"] == "FAILED")
+        .await;
     assert!(
         m["failureReason"]
             .as_str()
@@ -1040,7 +1035,7 @@ async fn email_arrives_signed_once_and_replies_leave_by_smtp_threaded() {
     let client = client_by_contact(&hub, &token, "EMAIL", "ann@customer.example").await;
     assert_eq!(client["displayName"], "Ann Customer", "{client}");
     let chat = client["chat"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(history(&hub, &token, &chat).await.len(), 1, "stored once");
+    assert_eq!(hub.history(&token, &chat).await.len(), 1, "stored once");
 
     // Wrong key, stale timestamp: 401, nothing stored.
     let other = customer_mail("lamp-2@customer.example", None);
@@ -1049,7 +1044,7 @@ async fn email_arrives_signed_once_and_replies_leave_by_smtp_threaded() {
         401
     );
     assert_eq!(post_mailgun(&hub, &other, MAILGUN_KEY, 3600).await, 401);
-    assert_eq!(history(&hub, &token, &chat).await.len(), 1);
+    assert_eq!(hub.history(&token, &chat).await.len(), 1);
 
     // The agent's reply leaves by SMTP (STARTTLS, AUTH) and threads.
     let id = send(&hub, &token, &chat, "Sorry! A new lamp ships today.", None).await;
@@ -1088,7 +1083,9 @@ async fn email_arrives_signed_once_and_replies_leave_by_smtp_threaded() {
         parsed.body_text(0).unwrap().trim(),
         "Sorry! A new lamp ships today."
     );
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "SENT")
+        .await;
     assert_eq!(m["status"], "SENT", "{m}");
     assert_eq!(m["providerMessageId"], message_id.as_str());
 
@@ -1124,7 +1121,8 @@ async fn email_arrives_signed_once_and_replies_leave_by_smtp_threaded() {
         ],
         "the thread so far"
     );
-    wait_message(&hub, &token, &chat, &id, |m| m["status"] == "SENT").await;
+    hub.wait_message(&token, &chat, &id, |m| m["status"] == "SENT")
+        .await;
 }
 
 #[tokio::test]
@@ -1141,7 +1139,9 @@ async fn email_with_refused_credentials_fails_with_the_servers_words() {
     .await;
     let chat = chat_with(&hub, &token, "EMAIL", "bob@customer.example").await;
     let id = send(&hub, &token, &chat, "Hello Bob", None).await;
-    let m = wait_message(&hub, &token, &chat, &id, |m| m["status"] == "FAILED").await;
+    let m = hub
+        .wait_message(&token, &chat, &id, |m| m["status"] == "FAILED")
+        .await;
     assert_eq!(m["status"], "FAILED", "{m}");
     let reason = m["failureReason"].as_str().unwrap();
     assert!(reason.contains("535"), "{reason}");

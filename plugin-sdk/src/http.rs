@@ -37,6 +37,23 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// What a failed request means for a message: a refused destination is a
+/// configuration fault, a malformed URL never works, anything else is
+/// worth a retry. Lets a plugin's `send` write `request.send()?`.
+impl From<Error> for crate::types::SendError {
+    fn from(e: Error) -> Self {
+        use crate::types::{RetryHint, SendError};
+        match e {
+            Error::Refused(m) => SendError::Unauthorized(m),
+            Error::InvalidUrl(m) => SendError::Permanent(m),
+            e @ Error::Transport(_) => SendError::Retryable(RetryHint {
+                reason: e.to_string(),
+                after_ms: None,
+            }),
+        }
+    }
+}
+
 /// An HTTP request under construction.
 #[derive(Debug, Clone)]
 pub struct Request {

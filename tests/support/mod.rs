@@ -377,6 +377,48 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// A chat's messages, newest first, with their delivery state.
+    pub async fn history(&self, token: &str, chat: &str) -> Vec<Value> {
+        let r = self
+            .gql(
+                Some(token),
+                "query($c: ID!) { chat(id: $c) { messages(first: 50) { edges { node { id text status failureReason providerMessageId direction transport sender { kind } } } } } }",
+                json!({ "c": chat }),
+            )
+            .await;
+        r.ok()["chat"]["messages"]["edges"]
+            .as_array()
+            .expect("a page of messages")
+            .iter()
+            .map(|e| e["node"].clone())
+            .collect()
+    }
+
+    /// Polls message `id` until `done` holds (or 20 s pass) and returns it.
+    pub async fn wait_message(
+        &self,
+        token: &str,
+        chat: &str,
+        id: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let m = self
+                .history(token, chat)
+                .await
+                .into_iter()
+                .find(|m| m["id"] == id)
+                .expect("the message is in the history");
+            if done(&m) || tokio::time::Instant::now() > deadline {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 /// The path of a file in the workspace.
 pub fn workspace_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)

@@ -257,34 +257,6 @@ fn backoff(config: &DeliveryConfig, attempt: u32, after_ms: Option<u64>) -> Dura
     Duration::from_millis(jittered.max(asked))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_with_jitter_up_to_the_ceiling() {
-        let c = DeliveryConfig::default();
-        for attempt in 1..=20 {
-            let full = (1000u64 << (attempt - 1).min(30)).min(c.max_backoff_ms);
-            for _ in 0..50 {
-                let d = backoff(&c, attempt, None).as_millis() as u64;
-                assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d} ms");
-            }
-        }
-    }
-
-    #[test]
-    fn backoff_honours_the_providers_retry_after() {
-        let c = DeliveryConfig::default();
-        assert!(backoff(&c, 1, Some(30_000)) >= Duration::from_secs(30));
-        // A silly retry-after is capped at a day.
-        assert_eq!(
-            backoff(&c, 1, Some(u64::MAX)),
-            Duration::from_secs(24 * 3600)
-        );
-    }
-}
-
 /// How many earlier messages a send looks back on for its context.
 const CONTEXT_LOOKBACK: usize = 50;
 /// How many provider ids a send carries for threading.
@@ -314,4 +286,32 @@ async fn conversation(
         .collect();
     thread.reverse();
     Ok((last_inbound_ms, thread))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_ceiling() {
+        let c = DeliveryConfig::default();
+        for attempt in 1..=20 {
+            let full = (1000u64 << (attempt - 1).min(30)).min(c.max_backoff_ms);
+            for _ in 0..50 {
+                let d = backoff(&c, attempt, None).as_millis() as u64;
+                assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d} ms");
+            }
+        }
+    }
+
+    #[test]
+    fn backoff_honours_the_providers_retry_after() {
+        let c = DeliveryConfig::default();
+        assert!(backoff(&c, 1, Some(30_000)) >= Duration::from_secs(30));
+        // A silly retry-after is capped at a day.
+        assert_eq!(
+            backoff(&c, 1, Some(u64::MAX)),
+            Duration::from_secs(24 * 3600)
+        );
+    }
 }

@@ -16,7 +16,7 @@
 //! `read` events mark our messages read; echoes of our own sends are skipped.
 
 use hub_plugin_sdk::codec::json_decode;
-use hub_plugin_sdk::http::{self, Request};
+use hub_plugin_sdk::http::Request;
 use hub_plugin_sdk::settings::Settings;
 use hub_plugin_sdk::signature::{constant_time_eq, verify_hmac_sha256_hex};
 use hub_plugin_sdk::text::split;
@@ -207,18 +207,7 @@ fn classify(status: u16, body: &[u8], retry_after: Option<u64>) -> SendError {
 }
 
 fn post(url: &str, token: &str, body: &Value) -> Result<String, SendError> {
-    let response = Request::post(url).bearer(token).json(body).send();
-    let response = match response {
-        Ok(r) => r,
-        Err(http::Error::Refused(m)) => return Err(SendError::Unauthorized(m)),
-        Err(http::Error::InvalidUrl(m)) => return Err(SendError::Permanent(m)),
-        Err(e @ http::Error::Transport(_)) => {
-            return Err(SendError::Retryable(RetryHint {
-                reason: e.to_string(),
-                after_ms: None,
-            }));
-        }
-    };
+    let response = Request::post(url).bearer(token).json(body).send()?;
     if response.is_success() {
         let answer: SendAnswer = response.json().map_err(|e| {
             SendError::Retryable(RetryHint {

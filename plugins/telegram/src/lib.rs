@@ -12,7 +12,7 @@
 //! chat id; the sender's username comes with it.
 
 use hub_plugin_sdk::codec::json_decode;
-use hub_plugin_sdk::http::{self, Request};
+use hub_plugin_sdk::http::Request;
 use hub_plugin_sdk::settings::Settings;
 use hub_plugin_sdk::signature::constant_time_eq;
 use hub_plugin_sdk::text::split_utf16;
@@ -245,18 +245,7 @@ fn call<T: serde::de::DeserializeOwned>(
     let response = Request::post(&format!("{API}/bot{token}/{method}"))
         .json(body)
         .timeout_ms(timeout_ms)
-        .send();
-    let response = match response {
-        Ok(r) => r,
-        Err(http::Error::Refused(m)) => return Err(SendError::Unauthorized(m)),
-        Err(http::Error::InvalidUrl(m)) => return Err(SendError::Permanent(m)),
-        Err(e @ http::Error::Transport(_)) => {
-            return Err(SendError::Retryable(RetryHint {
-                reason: e.to_string(),
-                after_ms: None,
-            }));
-        }
-    };
+        .send()?;
     let status = response.status;
     let answer: Answer<T> = match response.json() {
         Ok(a) => a,

@@ -13,7 +13,7 @@
 //! value, sorted by name.
 
 use hub_plugin_sdk::codec::{form_decode, form_value};
-use hub_plugin_sdk::http::{self, Request};
+use hub_plugin_sdk::http::Request;
 use hub_plugin_sdk::settings::Settings;
 use hub_plugin_sdk::signature::verify_hmac_sha1_base64;
 use hub_plugin_sdk::types::*;
@@ -277,18 +277,7 @@ impl Provider for Twilio {
             .basic_auth(&sid, &token)
             .header("accept", "application/json")
             .form(&form)
-            .send();
-        let response = match response {
-            Ok(r) => r,
-            Err(http::Error::Refused(m)) => return Err(SendError::Unauthorized(m)),
-            Err(http::Error::InvalidUrl(m)) => return Err(SendError::Permanent(m)),
-            Err(e @ http::Error::Transport(_)) => {
-                return Err(SendError::Retryable(RetryHint {
-                    reason: e.to_string(),
-                    after_ms: None,
-                }));
-            }
-        };
+            .send()?;
         if response.is_success() {
             let created: MessageResource = response.json().map_err(|e| {
                 SendError::Retryable(RetryHint {

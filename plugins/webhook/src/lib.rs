@@ -21,7 +21,7 @@
 //! ```
 
 use hub_plugin_sdk::codec::{json_decode, json_encode};
-use hub_plugin_sdk::http::{self, Request};
+use hub_plugin_sdk::http::Request;
 use hub_plugin_sdk::settings::Settings;
 use hub_plugin_sdk::signature::{hmac_sha256_hex, verify_hmac_sha256_hex};
 use hub_plugin_sdk::types::*;
@@ -267,13 +267,7 @@ impl Provider for Webhook {
             .header(SIGNATURE_HEADER, &signature)
             .header("idempotency-key", &message.idempotency_key)
             .body(body)
-            .send();
-        let response = match response {
-            Ok(r) => r,
-            Err(http::Error::Refused(m)) => return Err(SendError::Unauthorized(m)),
-            Err(http::Error::InvalidUrl(m)) => return Err(SendError::Permanent(m)),
-            Err(e @ http::Error::Transport(_)) => return Err(retry(e.to_string(), None)),
-        };
+            .send()?;
         let status = response.status;
         match status {
             200..=299 => {
