@@ -1010,6 +1010,9 @@ async fn post_mailgun(hub: &Hub, mime: &str, key: &str, age_secs: u64) -> u16 {
 async fn email_arrives_signed_once_and_replies_leave_by_smtp_threaded() {
     let server = smtp::SmtpServer::start();
     let data = DataDir::new();
+    // Two tenants from the start (the first start then bootstraps none).
+    data.create_tenant("default", "admin@example.com");
+    data.create_tenant("rival", "boss@rival.test");
     let (hub, token) = email_hub(&data, &server, &[]).await;
     let mut ws = subscribe(&hub, &token).await;
 
@@ -1028,14 +1031,47 @@ async fn email_arrives_signed_once_and_replies_leave_by_smtp_threaded() {
         !text.contains("+1 415 555 0100"),
         "the signature is cut: {text}"
     );
-    assert!(
-        text.contains("lamp.jpg"),
-        "the attachment is listed: {text}"
-    );
     let client = client_by_contact(&hub, &token, "EMAIL", "ann@customer.example").await;
     assert_eq!(client["displayName"], "Ann Customer", "{client}");
     let chat = client["chat"]["id"].as_str().unwrap().to_owned();
     assert_eq!(hub.history(&token, &chat).await.len(), 1, "stored once");
+
+    // The photo is kept in the file store, for the tenant's users only.
+    let r = hub
+        .gql(
+            Some(&token),
+            "query($c: ID!) { chat(id: $c) { messages(first: 1) { edges { node { attachments { fileName contentType size sha256 url } } } } } }",
+            json!({ "c": chat }),
+        )
+        .await;
+    let att = r.ok()["chat"]["messages"]["edges"][0]["node"]["attachments"][0].clone();
+    assert_eq!(att["fileName"], "lamp.jpg", "{att}");
+    assert_eq!(att["contentType"], "image/jpeg");
+    let jpeg: &[u8] = &[
+        0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01, 0x01,
+    ];
+    assert_eq!(att["size"], jpeg.len());
+    let url = att["url"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let got = http.get(url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(got.headers()["content-disposition"], "attachment");
+    assert_eq!(&got.bytes().await.unwrap()[..], jpeg);
+    assert_eq!(http.get(url).send().await.unwrap().status(), 401);
+    let rival = hub
+        .sign_in("rival", "boss@rival.test", ADMIN_PASSWORD)
+        .await;
+    assert_eq!(
+        http.get(url)
+            .bearer_auth(&rival)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404,
+        "another tenant cannot read it"
+    );
 
     // Wrong key, stale timestamp: 401, nothing stored.
     let other = customer_mail("lamp-2@customer.example", None);

@@ -185,6 +185,13 @@ async fn bench() -> anyhow::Result<()> {
         transports,
         outbox: hub::delivery::outbox::OutboxSignal::default(),
         public_url,
+        intake: Arc::new(hub::delivery::inbound::Intake {
+            files: hub::files::FileStore::new(
+                std::env::temp_dir().join("hub-bench-files"),
+                1 << 20,
+            ),
+            default_region: None,
+        }),
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::new();

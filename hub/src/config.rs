@@ -35,6 +35,7 @@ pub struct Config {
     pub contacts: ContactsConfig,
     pub bootstrap: BootstrapConfig,
     pub events: EventsConfig,
+    pub files: FilesConfig,
     pub plugins: PluginsConfig,
     /// Per plugin, by name: `[plugin.webhook]` with `allow_hosts`, `hosts`,
     /// `settings` and limit overrides.
@@ -204,6 +205,25 @@ impl Default for DeliveryConfig {
     }
 }
 
+/// Where attachment contents are kept: a directory on this machine (one
+/// folder per tenant, files named by their SHA-256).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    pub dir: PathBuf,
+    /// The largest file kept; a bigger inbound attachment is refused with the message.
+    pub max_file_mib: u32,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        Self {
+            dir: "data/files".into(),
+            max_file_mib: 25,
+        }
+    }
+}
+
 /// The tenant and admin created on the first start with an empty database.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -225,6 +245,7 @@ impl Default for Config {
             contacts: ContactsConfig::default(),
             bootstrap: BootstrapConfig::default(),
             events: EventsConfig::default(),
+            files: FilesConfig::default(),
             plugins: PluginsConfig::default(),
             plugin: BTreeMap::new(),
             delivery: DeliveryConfig::default(),

@@ -11,5 +11,6 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod events;
+pub mod files;
 pub mod plugins;
 pub mod store;

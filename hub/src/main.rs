@@ -198,11 +198,18 @@ async fn serve(config: Config) -> Result<()> {
         outbox.clone(),
     )
     .spawn();
+    let intake = Arc::new(hub::delivery::inbound::Intake {
+        files: hub::files::FileStore::new(
+            config.files.dir.clone(),
+            config.files.max_file_mib as usize * 1024 * 1024,
+        ),
+        default_region: config.contacts.default_region.clone(),
+    });
     hub::delivery::poller::spawn(
         store.clone(),
         transports.clone(),
         std::time::Duration::from_millis(config.plugins.poll_ms),
-        config.contacts.default_region.clone(),
+        intake.clone(),
     );
     let app = hub::api::router(hub::api::AppState {
         store,
@@ -211,6 +218,7 @@ async fn serve(config: Config) -> Result<()> {
         transports,
         outbox,
         public_url: public.clone(),
+        intake,
     });
     // Tests and scripts read this line to learn the port.
     println!("hub listening on http://{addr}");

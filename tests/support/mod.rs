@@ -104,6 +104,7 @@ impl DataDir {
             .env("HUB_LISTEN", "127.0.0.1:0")
             .env("HUB_LOG", "warn")
             .env("HUB_PLUGINS__DIR", plugins_dir())
+            .env("HUB_FILES__DIR", self.dir.path().join("files"))
             // Every tenant can send through the generic webhook plugin; by
             // default to a closed port, so messages stay queued and retried.
             .env(

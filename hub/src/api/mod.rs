@@ -2,6 +2,7 @@
 
 mod auth;
 mod error;
+mod files;
 pub mod graphql;
 mod provider_webhooks;
 mod state;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/{plugin}/{tenant}/{*rest}",
             get(provider_webhooks::handle).post(provider_webhooks::handle),
         )
+        .route("/files/{id}", get(files::download))
         .route("/healthz", get(|| async { "ok" }))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state((state, schema))

@@ -45,14 +45,13 @@ pub async fn handle(
             .collect(),
         body: body.to_vec(),
     };
-    let region = state.config.contacts.default_region.clone();
     match inbound::handle_webhook(
         &state.store,
         &state.transports,
         &plugin,
         tenant,
         request,
-        region.as_deref(),
+        &state.intake,
     )
     .await
     {
@@ -88,10 +87,14 @@ fn error_response(plugin: &str, e: InboundError) -> Response {
         InboundError::Malformed(_) => (StatusCode::BAD_REQUEST, "MALFORMED"),
         // The provider keeps the message and retries later.
         InboundError::Plugin(_) => (StatusCode::SERVICE_UNAVAILABLE, "PLUGIN_FAILED"),
-        InboundError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE"),
+        InboundError::Store(_) | InboundError::Files(_) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE")
+        }
     };
     let message = match &e {
-        InboundError::Store(_) => "the hub could not store this; retry later".to_owned(),
+        InboundError::Store(_) | InboundError::Files(_) => {
+            "the hub could not store this; retry later".to_owned()
+        }
         other => other.to_string(),
     };
     tracing::warn!(

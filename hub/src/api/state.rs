@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::delivery::inbound::Intake;
 use crate::delivery::outbox::OutboxSignal;
 use crate::delivery::transports::Transports;
 use crate::events::EventBus;
@@ -19,4 +20,6 @@ pub struct AppState {
     pub outbox: OutboxSignal,
     /// The hub's address as providers reach it (webhook signatures cover it).
     pub public_url: String,
+    /// What inbound messages are stored with: the file store, the phone region.
+    pub intake: Arc<Intake>,
 }

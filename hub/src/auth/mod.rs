@@ -6,4 +6,4 @@ mod tokens;
 
 pub use passwords::{DUMMY_HASH, hash_password, verify_password};
 pub use principal::Principal;
-pub use tokens::{IssuedToken, hash_token, new_token};
+pub use tokens::{IssuedToken, hash_token, hex, new_token};

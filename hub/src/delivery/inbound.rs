@@ -8,7 +8,8 @@ use crate::domain::client::Client;
 use crate::domain::contact::{Contact, ContactKind, ContactValue};
 use crate::domain::events::Actor;
 use crate::domain::ids::TenantId;
-use crate::domain::message::{Message, Sender, Transport};
+use crate::domain::message::{AttachmentRef, Message, Sender, Transport};
+use crate::files::{FileError, FileStore};
 use crate::plugins::convert::{status_of, transport_of};
 use crate::plugins::types::{
     HttpRequest, HttpResponse, InboundMessage, StatusUpdate, WebhookError,
@@ -16,6 +17,15 @@ use crate::plugins::types::{
 use crate::plugins::{Plugin, PluginError};
 use crate::store::delivery::Inbound;
 use crate::store::{Store, StoreError, TenantStore};
+
+/// What storing inbound messages needs besides the database.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    /// Where attachment contents that providers deliver inline are kept.
+    pub files: FileStore,
+    /// The region for phone numbers written without a country code.
+    pub default_region: Option<String>,
+}
 
 /// Why a webhook was not taken; each maps onto one HTTP status.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +42,8 @@ pub enum InboundError {
     Plugin(#[from] PluginError),
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Files(#[from] FileError),
 }
 
 /// What a webhook stored, for logs and tests.
@@ -60,7 +72,7 @@ pub async fn handle_webhook(
     plugin_name: &str,
     tenant: TenantId,
     request: HttpRequest,
-    default_region: Option<&str>,
+    intake: &Intake,
 ) -> Result<(HttpResponse, Outcome), InboundError> {
     let plugin = transports
         .host()
@@ -86,7 +98,7 @@ pub async fn handle_webhook(
         &plugin,
         result.messages,
         result.statuses,
-        default_region,
+        intake,
     )
     .await?;
     Ok((result.response, outcome))
@@ -98,11 +110,11 @@ pub async fn store_results(
     plugin: &Plugin,
     messages: Vec<InboundMessage>,
     statuses: Vec<StatusUpdate>,
-    default_region: Option<&str>,
+    intake: &Intake,
 ) -> Result<Outcome, InboundError> {
     let mut outcome = Outcome::default();
     for m in messages {
-        match receive(store, plugin, m, default_region).await? {
+        match receive(store, plugin, m, intake).await? {
             Inbound::Stored { .. } => outcome.stored += 1,
             Inbound::Duplicate { .. } => outcome.duplicates += 1,
         }
@@ -160,7 +172,7 @@ async fn receive(
     store: &TenantStore,
     plugin: &Plugin,
     m: InboundMessage,
-    default_region: Option<&str>,
+    intake: &Intake,
 ) -> Result<Inbound, InboundError> {
     if let Some((chat, message)) = store
         .inbound_seen(plugin.name(), &m.provider_message_id)
@@ -172,7 +184,7 @@ async fn receive(
     let value = ContactValue::parse(
         ContactKind::for_transport(transport),
         &m.sender.address,
-        default_region,
+        intake.default_region.as_deref(),
     )
     .map_err(|e| {
         InboundError::Malformed(format!(
@@ -216,10 +228,33 @@ async fn receive(
         }
     };
     let mut text = m.text.clone();
-    // No blob store yet: an attachment is kept as its link, never dropped.
+    let mut attachments = Vec::new();
     for a in &m.attachments {
         let name = a.file_name.as_deref().unwrap_or(&a.content_type);
-        text.push_str(&format!("\n[attachment: {name} {}]", a.url));
+        match &a.content {
+            // Delivered inline (e-mail): kept in the file store.
+            Some(bytes) => {
+                let id = match intake.files.put(store.tenant_id(), bytes) {
+                    Ok(id) => id,
+                    // The message is kept; the text says what was left out.
+                    Err(e @ FileError::TooLarge { .. }) => {
+                        tracing::warn!(message = %m.provider_message_id, "attachment `{name}` not kept: {e}");
+                        text.push_str(&format!("\n[attachment not kept: {name}: {e}]"));
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                attachments.push(AttachmentRef {
+                    blob_id: id.clone(),
+                    sha256: id,
+                    file_name: a.file_name.clone().unwrap_or_else(|| "attachment".into()),
+                    content_type: a.content_type.clone(),
+                    size: bytes.len() as u64,
+                });
+            }
+            // Kept by the provider: its link goes with the text, never dropped.
+            None => text.push_str(&format!("\n[attachment: {name} {}]", a.url)),
+        }
     }
     // History is ordered by arrival; the provider's own clock is not trusted.
     let at = Utc::now();
@@ -231,7 +266,7 @@ async fn receive(
             client,
             |chat| {
                 let mut message =
-                    Message::new(chat, text.trim_start(), sender, transport, vec![], at)?;
+                    Message::new(chat, text.trim_start(), sender, transport, attachments, at)?;
                 // Kept on the message too: replies thread on it (e-mail).
                 message.provider_message_id = Some(m.provider_message_id.clone());
                 Ok(message)

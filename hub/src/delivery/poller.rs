@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::inbound::store_results;
+use super::inbound::{Intake, store_results};
 use super::transports::Transports;
 use crate::domain::ids::TenantId;
 use crate::plugins::types::SendError;
@@ -17,7 +17,7 @@ pub fn spawn(
     store: Store,
     transports: Transports,
     every: Duration,
-    default_region: Option<String>,
+    intake: Arc<Intake>,
 ) -> tokio::task::JoinHandle<()> {
     let running: Arc<Mutex<BTreeSet<(String, TenantId)>>> = Arc::default();
     tokio::spawn(async move {
@@ -27,22 +27,14 @@ pub fn spawn(
                 if !running.lock().expect("poller set").insert(key.clone()) {
                     continue;
                 }
-                let (store, transports, running, region) = (
+                let (store, transports, running, intake) = (
                     store.clone(),
                     transports.clone(),
                     running.clone(),
-                    default_region.clone(),
+                    intake.clone(),
                 );
                 tokio::spawn(async move {
-                    poll_loop(
-                        &store,
-                        &transports,
-                        &plugin,
-                        tenant,
-                        every,
-                        region.as_deref(),
-                    )
-                    .await;
+                    poll_loop(&store, &transports, &plugin, tenant, every, &intake).await;
                     running.lock().expect("poller set").remove(&key);
                 });
             }
@@ -81,7 +73,7 @@ async fn poll_loop(
     plugin_name: &str,
     tenant: TenantId,
     every: Duration,
-    default_region: Option<&str>,
+    intake: &Intake,
 ) {
     let ts = store.tenant(tenant);
     let mut failures = 0u32;
@@ -115,7 +107,7 @@ async fn poll_loop(
             Ok(Ok(r)) => {
                 failures = 0;
                 let next = r.next_poll_ms;
-                match store_results(&ts, &plugin, r.messages, r.statuses, default_region).await {
+                match store_results(&ts, &plugin, r.messages, r.statuses, intake).await {
                     Ok(_) => {
                         if let Err(e) = ts.set_poll_cursor(plugin_name, r.cursor.as_deref()).await {
                             tracing::error!(

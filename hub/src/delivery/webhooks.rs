@@ -30,12 +30,7 @@ pub fn signature(secret: &str, at: DateTime<Utc>, body: &[u8]) -> String {
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(format!("{t}.").as_bytes());
     mac.update(body);
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = crate::auth::hex(&mac.finalize().into_bytes());
     format!("t={t},v1={hex}")
 }
 

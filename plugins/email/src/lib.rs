@@ -252,6 +252,7 @@ fn inbound(raw: &[u8]) -> Result<InboundMessage, String> {
                 content_type,
                 file_name: a.attachment_name().map(str::to_owned),
                 size: a.contents().len() as u64,
+                content: Some(a.contents().to_vec()),
             }
         })
         .collect();

@@ -407,6 +407,7 @@ impl Provider for Instagram {
                         url,
                         file_name: None,
                         size: 0,
+                        content: None,
                     })
                 })
                 .collect();

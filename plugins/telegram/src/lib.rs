@@ -208,6 +208,7 @@ fn inbound(m: TgMessage) -> InboundMessage {
             content_type: "image/jpeg".into(),
             file_name: None,
             size: p.file_size.unwrap_or(0),
+            content: None,
         });
     }
     if let Some(d) = &m.document {
@@ -219,6 +220,7 @@ fn inbound(m: TgMessage) -> InboundMessage {
                 .unwrap_or_else(|| "application/octet-stream".into()),
             file_name: d.file_name.clone(),
             size: d.file_size.unwrap_or(0),
+            content: None,
         });
     }
     InboundMessage {

@@ -393,6 +393,7 @@ impl Provider for Twilio {
                             .to_owned(),
                         file_name: None,
                         size: 0,
+                        content: None,
                     });
                 }
                 result.messages.push(InboundMessage {

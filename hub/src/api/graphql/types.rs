@@ -316,6 +316,9 @@ pub struct Attachment {
     pub file_name: String,
     pub content_type: String,
     pub size: u64,
+    /// Where the file is downloaded: `GET` with the same `Authorization`
+    /// header as the API; served as a download, never rendered inline.
+    pub url: String,
 }
 
 pub struct Message(pub dm::Message);
@@ -340,7 +343,8 @@ impl Message {
     async fn transport(&self) -> Transport {
         self.0.transport().into()
     }
-    async fn attachments(&self) -> Vec<Attachment> {
+    async fn attachments(&self, ctx: &Context<'_>) -> Vec<Attachment> {
+        let base = super::context::state(ctx).public_url.trim_end_matches('/');
         self.0
             .attachments()
             .iter()
@@ -350,6 +354,7 @@ impl Message {
                 file_name: a.file_name.clone(),
                 content_type: a.content_type.clone(),
                 size: a.size,
+                url: format!("{base}/files/{}", a.blob_id),
             })
             .collect()
     }

@@ -1,0 +1,117 @@
+//! The file store for attachment contents: one directory per tenant, each
+//! file named by the hex SHA-256 of its bytes, so a file stored twice is kept
+//! once and can be checked against its name. Another tenant's file is not
+//! reachable: every path starts at the caller's own tenant folder.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::domain::ids::TenantId;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("the file is {size} bytes, over the {max}-byte limit")]
+    TooLarge { size: usize, max: usize },
+    #[error("`{0}` is not a file id")]
+    BadId(String),
+    #[error("file store: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    dir: PathBuf,
+    max_bytes: usize,
+}
+
+/// A file id is the 64 hex digits of its SHA-256, nothing else.
+fn valid_id(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+impl FileStore {
+    pub fn new(dir: impl Into<PathBuf>, max_bytes: usize) -> Self {
+        Self {
+            dir: dir.into(),
+            max_bytes,
+        }
+    }
+
+    fn path(&self, tenant: TenantId, id: &str) -> Result<PathBuf, FileError> {
+        if !valid_id(id) {
+            return Err(FileError::BadId(id.chars().take(80).collect()));
+        }
+        Ok(self.dir.join(tenant.to_string()).join(id))
+    }
+
+    /// Keeps `bytes` for `tenant`; returns their id (hex SHA-256). Written to a
+    /// temporary file and renamed, so a crash never leaves half a file.
+    pub fn put(&self, tenant: TenantId, bytes: &[u8]) -> Result<String, FileError> {
+        if bytes.len() > self.max_bytes {
+            return Err(FileError::TooLarge {
+                size: bytes.len(),
+                max: self.max_bytes,
+            });
+        }
+        let id = crate::auth::hex(&Sha256::digest(bytes));
+        let path = self.path(tenant, &id)?;
+        if path.exists() {
+            return Ok(id);
+        }
+        let folder = path.parent().expect("a tenant folder");
+        std::fs::create_dir_all(folder)?;
+        let mut tmp = tempfile_in(folder)?;
+        tmp.1.write_all(bytes)?;
+        tmp.1.sync_all()?;
+        std::fs::rename(&tmp.0, &path)?;
+        Ok(id)
+    }
+
+    /// The bytes of `tenant`'s file `id`, or `None` when it has no such file.
+    pub fn get(&self, tenant: TenantId, id: &str) -> Result<Option<Vec<u8>>, FileError> {
+        match std::fs::read(self.path(tenant, id)?) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// A new file beside where the final one goes (same file system, so the
+/// rename is atomic).
+fn tempfile_in(folder: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let name = format!(".tmp-{}", uuid::Uuid::now_v7());
+    let path = folder.join(name);
+    let file = std::fs::File::create_new(&path)?;
+    Ok((path, file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_kept_by_hash_once_and_per_tenant() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path(), 16);
+        let (a, b) = (TenantId::new(), TenantId::new());
+        let id = store.put(a, b"hello").unwrap();
+        assert_eq!(
+            id,
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+        assert_eq!(store.put(a, b"hello").unwrap(), id, "stored once");
+        assert_eq!(store.get(a, &id).unwrap().as_deref(), Some(&b"hello"[..]));
+        assert_eq!(store.get(b, &id).unwrap(), None, "another tenant's file");
+        assert!(matches!(
+            store.put(a, &[0; 17]),
+            Err(FileError::TooLarge { size: 17, max: 16 })
+        ));
+        assert!(matches!(
+            store.get(a, "../../etc/passwd"),
+            Err(FileError::BadId(_))
+        ));
+    }
+}
