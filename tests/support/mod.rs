@@ -422,7 +422,12 @@ impl Hub {
 
 /// The path of a file in the workspace.
 pub fn workspace_file(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+    // `cargo test` names the package folder when the test runs; the path
+    // compiled in may be another checkout's that shares the target directory.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("..")
+        .join(rel)
 }
 
 /// A `graphql-transport-ws` client, as the web inbox and integrations use.
