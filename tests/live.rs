@@ -1,6 +1,7 @@
 //! Live updates over WebSocket against the real `hub` binary: fan-out
-//! between connections, tenant scoping, resuming from a cursor without gaps,
-//! and a stalled subscriber that must not hold anyone up.
+//! between connections, tenant scoping, resuming from a cursor without gaps
+//! (also while joining a shared feed mid-flow), the protocol's rules, and a
+//! stalled subscriber that must not hold anyone up.
 
 mod support;
 
@@ -149,6 +150,139 @@ async fn a_subscriber_that_reconnects_with_its_cursor_gets_exactly_what_it_misse
     let d = ws.next_data(SOON).await.expect("live message");
     assert_eq!(d["data"]["messageAdded"]["message"]["id"], live.as_str());
     assert!(ws.recv(QUIET).await.is_none(), "nothing more");
+}
+
+/// Subscribers of one query share one execution; one that starts from a
+/// cursor replays on its own and then joins it. Joining while messages are
+/// being written must neither drop nor repeat one.
+#[tokio::test]
+async fn subscribers_joining_while_messages_flow_each_get_every_message_once_in_order() {
+    let data = DataDir::new();
+    let hub = data.start();
+    let admin = hub
+        .sign_in("default", "admin@example.com", ADMIN_PASSWORD)
+        .await;
+    let chat = chat_with_client(&hub, &admin, "ann@example.com").await;
+    let total = 40;
+    let (sent_tx, mut sent_rx) = tokio::sync::mpsc::unbounded_channel();
+    let writer = async {
+        let mut ids = Vec::new();
+        for i in 0..total {
+            ids.push(send(&hub, &admin, &chat, &format!("flow {i}")).await);
+            let _ = sent_tx.send(i);
+            tokio::time::sleep(Duration::from_millis(15)).await;
+        }
+        ids
+    };
+    // Join at different points of the flow, every one from the start of the chat.
+    let joiner = async {
+        let mut readers = Vec::new();
+        for join_at in [0, 8, 17, 29] {
+            while let Some(i) = sent_rx.recv().await {
+                if i >= join_at {
+                    break;
+                }
+            }
+            let mut ws = hub.ws(&admin).await;
+            ws.subscribe("1", MESSAGES, json!({ "c": chat, "a": "0" }))
+                .await;
+            readers.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                while got.len() < total {
+                    let Some(d) = ws.next_data(SOON).await else {
+                        break;
+                    };
+                    got.push(
+                        d["data"]["messageAdded"]["message"]["id"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned(),
+                    );
+                }
+                let extra = ws.recv(QUIET).await;
+                (got, extra)
+            }));
+        }
+        readers
+    };
+    let (ids, readers) = tokio::join!(writer, joiner);
+    for (n, r) in readers.into_iter().enumerate() {
+        let (got, extra) = r.await.unwrap();
+        assert_eq!(got, ids, "subscriber {n}: every message once, in order");
+        assert!(extra.is_none(), "subscriber {n} got more: {extra:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_websocket_protocol_is_enforced_with_its_close_codes() {
+    let data = DataDir::new();
+    let hub = data.start();
+    let admin = hub
+        .sign_in("default", "admin@example.com", ADMIN_PASSWORD)
+        .await;
+    let chat = chat_with_client(&hub, &admin, "ann@example.com").await;
+
+    let mut ws = hub.ws_open(None).await;
+    let (code, why) = ws.closed(SOON).await.expect("closed");
+    assert_eq!(code, 4406, "{why}");
+    assert!(why.contains("graphql-transport-ws"), "{why}");
+
+    let mut ws = hub.ws_open(Some("graphql-transport-ws")).await;
+    ws.subscribe("1", MESSAGES, json!({ "c": chat })).await;
+    assert_eq!(ws.closed(SOON).await.expect("closed").0, 4401);
+
+    let mut ws = hub.ws_open(Some("graphql-transport-ws")).await;
+    ws.send_text("{not json").await;
+    let (code, why) = ws.closed(SOON).await.expect("closed");
+    assert_eq!(code, 4400);
+    assert!(why.starts_with("invalid message"), "{why}");
+
+    let mut ws = hub.ws_open(Some("graphql-transport-ws")).await;
+    ws.send(
+        json!({ "type": "connection_init", "payload": { "authorization": "Bearer hub_nope" } }),
+    )
+    .await;
+    let (code, why) = ws.closed(SOON).await.expect("closed");
+    assert_eq!(code, 4403);
+    assert!(why.contains("not known"), "{why}");
+
+    let mut ws = hub.ws(&admin).await;
+    ws.send(json!({ "type": "ping", "payload": { "n": 1 } }))
+        .await;
+    let pong = ws.recv(SOON).await.expect("pong");
+    assert_eq!(pong, json!({ "type": "pong", "payload": { "n": 1 } }));
+
+    // A query runs once: one `next`, then `complete`.
+    ws.subscribe("q", "{ me { email } }", json!({})).await;
+    let next = ws.recv(SOON).await.expect("result");
+    assert_eq!(next["payload"]["data"]["me"]["email"], "admin@example.com");
+    assert_eq!(ws.recv(SOON).await.expect("complete")["type"], "complete");
+
+    // `complete` from the client stops an operation; its id may be used again.
+    ws.subscribe("1", MESSAGES, json!({ "c": chat })).await;
+    ws.send(json!({ "id": "1", "type": "complete" })).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    send(&hub, &admin, &chat, "after complete").await;
+    assert!(
+        ws.recv(QUIET).await.is_none(),
+        "a completed operation sends nothing"
+    );
+    ws.subscribe("1", MESSAGES, json!({ "c": chat, "a": "0" }))
+        .await;
+    let again = ws.next_data(SOON).await.expect("replayed");
+    assert_eq!(
+        again["data"]["messageAdded"]["message"]["text"],
+        "after complete"
+    );
+
+    ws.subscribe("1", MESSAGES, json!({ "c": chat })).await;
+    let (code, why) = ws.closed(SOON).await.expect("closed");
+    assert_eq!(code, 4409, "{why}");
+
+    let mut ws = hub.ws(&admin).await;
+    ws.send(json!({ "type": "connection_init", "payload": {} }))
+        .await;
+    assert_eq!(ws.closed(SOON).await.expect("closed").0, 4429);
 }
 
 #[tokio::test]

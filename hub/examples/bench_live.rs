@@ -3,7 +3,11 @@
 //! subscriber. Prints memory per idle subscription and p50/p99 fan-out
 //! latency; never fails on a number.
 //!
-//! `cargo xtask bench live [-- --subscribers 1000,10000 --messages 20]`
+//! Subscribers asking the same thing share one execution. `--private`
+//! makes every subscription run on its own (an inline cursor), to show what
+//! sharing saves.
+//!
+//! `cargo xtask bench live [-- --subscribers 1000,10000 --messages 20 --private]`
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -65,6 +69,7 @@ async fn main() -> anyhow::Result<()> {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let messages: usize = arg("--messages").and_then(|m| m.parse().ok()).unwrap_or(20);
+    let private = std::env::args().any(|a| a == "--private");
     let exe = std::env::current_exe()?;
     let hub_bin = exe
         .parent()
@@ -77,12 +82,17 @@ async fn main() -> anyhow::Result<()> {
         hub_bin.display()
     );
     for n in sizes {
-        run(&hub_bin, n, messages).await?;
+        run(&hub_bin, n, messages, private).await?;
     }
     Ok(())
 }
 
-async fn run(hub_bin: &std::path::Path, n: usize, messages: usize) -> anyhow::Result<()> {
+async fn run(
+    hub_bin: &std::path::Path,
+    n: usize,
+    messages: usize,
+    private: bool,
+) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut child = Command::new(hub_bin)
         .arg("serve")
@@ -159,7 +169,12 @@ async fn run(hub_bin: &std::path::Path, n: usize, messages: usize) -> anyhow::Re
             let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
             ws.send(WsMessage::Text(init.to_string().into())).await.expect("init");
             let _ack = ws.next().await;
-            let sub = json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription($c: ID) { messageAdded(chatId: $c) { message { text } } }", "variables": { "c": chat } } });
+            let query = if private {
+                "subscription($c: ID) { messageAdded(chatId: $c, after: \"0\") { message { text } } }"
+            } else {
+                "subscription($c: ID) { messageAdded(chatId: $c) { message { text } } }"
+            };
+            let sub = json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": { "c": chat } } });
             ws.send(WsMessage::Text(sub.to_string().into())).await.expect("subscribe");
             let _ = ready_tx.send(());
             while let Some(Ok(msg)) = ws.next().await {
@@ -203,7 +218,8 @@ async fn run(hub_bin: &std::path::Path, n: usize, messages: usize) -> anyhow::Re
     latencies.sort();
     let per_sub = (rss_idle.saturating_sub(rss_before)) as f64 / n as f64;
     println!(
-        "{n:>6} subscribers: connected in {:.1} s; hub RSS {} -> {} MiB, {:.1} KiB per idle subscription; {} messages: fan-out p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "{n:>6} {} subscribers: connected in {:.1} s; hub RSS {} -> {} MiB, {:.1} KiB per idle subscription; {} messages: fan-out p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        if private { "private" } else { "shared" },
         connected.as_secs_f64(),
         rss_before / 1024,
         rss_idle / 1024,

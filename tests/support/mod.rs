@@ -438,19 +438,25 @@ pub struct Ws {
 }
 
 impl Hub {
-    /// Connects to `/graphql/ws` and authenticates with `token`.
-    pub async fn ws(&self, token: &str) -> Ws {
+    /// Opens a WebSocket to `/graphql/ws` asking for `subprotocol`, and
+    /// nothing more.
+    pub async fn ws_open(&self, subprotocol: Option<&str>) -> Ws {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let url = format!("{}/graphql/ws", self.url.replacen("http://", "ws://", 1));
         let mut req = url.into_client_request().expect("ws request");
-        req.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            "graphql-transport-ws".parse().unwrap(),
-        );
+        if let Some(p) = subprotocol {
+            req.headers_mut()
+                .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
+        }
         let (stream, _) = tokio_tungstenite::connect_async(req)
             .await
             .expect("ws connect");
-        let mut ws = Ws { stream };
+        Ws { stream }
+    }
+
+    /// Connects to `/graphql/ws` and authenticates with `token`.
+    pub async fn ws(&self, token: &str) -> Ws {
+        let mut ws = self.ws_open(Some("graphql-transport-ws")).await;
         ws.send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } }))
             .await;
         let ack = ws
@@ -493,6 +499,30 @@ impl Ws {
                 continue;
             }
             return Some(v);
+        }
+    }
+
+    /// Sends a raw text frame.
+    pub async fn send_text(&mut self, text: &str) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::Text(text.into()))
+            .await
+            .expect("ws send");
+    }
+
+    /// Reads until the server closes; its close code and reason.
+    pub async fn closed(&mut self, within: Duration) -> Option<(u16, String)> {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame)))) => {
+                    return frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                }
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(_)) | None) | Err(_) => return None,
+            }
         }
     }
 

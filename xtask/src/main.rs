@@ -73,9 +73,12 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
 }
 
+/// Builds the hub and the benchmark programs with the same dependency
+/// features as `cargo xtask test`, so switching between running, testing and
+/// benchmarking never rebuilds the dependencies.
 fn build_hub() -> Result<PathBuf> {
     let mut cmd = cargo();
-    cmd.args(["build", "--release", "--package", "hub", "--bin", "hub"]);
+    cmd.args(["build", "--release", "--workspace", "--bins", "--examples"]);
     status(cmd)?;
     Ok(target_dir().join("release").join("hub"))
 }
@@ -200,6 +203,8 @@ fn test() -> Result<()> {
 
 /// `cargo test` alone, with the arguments given, in the same build as `test`.
 fn test_only(args: &[String]) -> Result<()> {
+    // The end-to-end tests build the plugins for this target.
+    ensure_wasm_target()?;
     let mut tests = cargo();
     tests.args(["test", "--release", "--workspace"]);
     tests.args(args);
@@ -238,20 +243,14 @@ fn bench(args: &[String]) -> Result<()> {
             extra = vec!["--plugins".to_owned(), dir.display().to_string()];
         }
     }
-    if which == "live" {
-        // The live benchmark drives the real binary.
-        build_hub()?;
-    }
-    let mut cmd = cargo();
-    cmd.args([
-        "run",
-        "--release",
-        "--package",
-        "hub",
-        "--example",
-        &format!("bench_{which}"),
-        "--",
-    ]);
+    // The live benchmark drives the real binary, built here too.
+    build_hub()?;
+    let mut cmd = Command::new(
+        target_dir()
+            .join("release/examples")
+            .join(format!("bench_{which}")),
+    );
+    cmd.current_dir(root());
     cmd.args(extra).args(rest);
     status(cmd)
 }

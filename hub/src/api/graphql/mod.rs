@@ -6,6 +6,8 @@ mod mutation;
 mod plugins;
 mod query;
 mod subscription;
+
+pub use subscription::FeedProbe;
 mod types;
 
 use async_graphql::Schema;

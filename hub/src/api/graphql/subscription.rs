@@ -6,7 +6,8 @@
 //! error carrying its cursor and closed; it never slows anyone down.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_graphql::{Context, ID, SimpleObject, Subscription};
 use futures_util::Stream;
@@ -17,7 +18,7 @@ use super::types::{AuditEvent, Chat, Client, Message};
 use crate::api::error::{ApiError, ApiResult};
 use crate::domain::ids::ChatId;
 use crate::domain::permissions::Action;
-use crate::events::{EventBus, HubEvent, enrich};
+use crate::events::{HubEvent, enrich};
 use crate::store::TenantStore;
 
 /// Events loaded per page while catching up.
@@ -68,8 +69,50 @@ fn parse_cursor(after: Option<String>) -> ApiResult<Option<i64>> {
         .transpose()
 }
 
+/// Lets the WebSocket layer see where a subscription's feed stands, so a
+/// subscriber that caught up from its cursor can move onto a feed shared
+/// with others without a gap or a repeat. Put in the request's data.
+#[derive(Default)]
+pub struct FeedProbe {
+    /// The last event the feed has consumed (delivered or filtered out).
+    last: AtomicI64,
+    /// Set while the feed waits for live events with nothing in hand.
+    live: AtomicBool,
+    /// A receiver subscribed before the feed starts, so nothing published
+    /// between setting the feed up and its first poll is lost.
+    receiver: Mutex<Option<broadcast::Receiver<Arc<HubEvent>>>>,
+}
+
+impl FeedProbe {
+    /// `last` is `None` until the feed consumes an event.
+    pub fn new(receiver: Option<broadcast::Receiver<Arc<HubEvent>>>) -> Self {
+        Self {
+            last: AtomicI64::new(i64::MIN),
+            live: AtomicBool::new(false),
+            receiver: Mutex::new(receiver),
+        }
+    }
+
+    pub fn last(&self) -> Option<i64> {
+        Some(self.last.load(Ordering::Acquire)).filter(|l| *l != i64::MIN)
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    fn consumed(&self, seq: i64) {
+        self.last.store(seq, Ordering::Release);
+    }
+
+    fn set_live(&self, live: bool) {
+        self.live.store(live, Ordering::Release);
+    }
+}
+
 struct Feed<F> {
     rx: broadcast::Receiver<Arc<HubEvent>>,
+    probe: Option<Arc<FeedProbe>>,
     store: TenantStore,
     backlog: VecDeque<HubEvent>,
     catching_up: bool,
@@ -78,9 +121,24 @@ struct Feed<F> {
     pick: F,
 }
 
+impl<F> Feed<F> {
+    fn consumed(&mut self, seq: i64) {
+        self.last = seq;
+        if let Some(p) = &self.probe {
+            p.consumed(seq);
+        }
+    }
+
+    fn set_live(&self, live: bool) {
+        if let Some(p) = &self.probe {
+            p.set_live(live);
+        }
+    }
+}
+
 /// The tenant's events after `after` (or from now), mapped by `pick`.
 fn feed<T, F>(
-    bus: &EventBus,
+    ctx: &Context<'_>,
     store: TenantStore,
     after: Option<i64>,
     pick: F,
@@ -89,10 +147,15 @@ where
     T: Send + 'static,
     F: Fn(&HubEvent) -> Option<T> + Send + Sync + 'static,
 {
+    let probe = ctx.data_opt::<Arc<FeedProbe>>().cloned();
     // Subscribe before catching up, so nothing falls between the two.
-    let rx = bus.subscribe(store.tenant_id());
+    let rx = probe
+        .as_ref()
+        .and_then(|p| p.receiver.lock().expect("probe lock").take())
+        .unwrap_or_else(|| state(ctx).bus.subscribe(store.tenant_id()));
     let state = Feed {
         rx,
+        probe,
         store,
         backlog: VecDeque::new(),
         catching_up: after.is_some(),
@@ -106,7 +169,7 @@ where
                 return None;
             }
             if let Some(ev) = s.backlog.pop_front() {
-                s.last = ev.seq();
+                s.consumed(ev.seq());
                 if let Some(item) = (s.pick)(&ev) {
                     return Some((Ok(item), s));
                 }
@@ -135,10 +198,13 @@ where
                 }
                 continue;
             }
-            match s.rx.recv().await {
+            s.set_live(true);
+            let received = s.rx.recv().await;
+            s.set_live(false);
+            match received {
                 Ok(ev) if ev.seq() <= s.last => {}
                 Ok(ev) => {
-                    s.last = ev.seq();
+                    s.consumed(ev.seq());
                     if let Some(item) = (s.pick)(&ev) {
                         return Some((Ok(item), s));
                     }
@@ -171,22 +237,17 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Result<MessageEvent, ApiError>>, ApiError> {
         let (_, store) = authorize(ctx, Action::ReadChats)?;
         let chat = chat_filter(chat_id)?;
-        Ok(feed(
-            &state(ctx).bus,
-            store,
-            parse_cursor(after)?,
-            move |ev| {
-                let m = ev.message.as_ref()?;
-                let kind = ev.event.kind.as_str();
-                (matches!(kind, "message.queued" | "message.received")
-                    && chat.is_none_or(|c| c == m.chat()))
-                .then(|| MessageEvent {
-                    cursor: ev.seq().to_string(),
-                    kind: kind.to_owned(),
-                    message: Message(m.clone()),
-                })
-            },
-        ))
+        Ok(feed(ctx, store, parse_cursor(after)?, move |ev| {
+            let m = ev.message.as_ref()?;
+            let kind = ev.event.kind.as_str();
+            (matches!(kind, "message.queued" | "message.received")
+                && chat.is_none_or(|c| c == m.chat()))
+            .then(|| MessageEvent {
+                cursor: ev.seq().to_string(),
+                kind: kind.to_owned(),
+                message: Message(m.clone()),
+            })
+        }))
     }
 
     /// Delivery progress of outbound messages (sent, delivered, read, failed).
@@ -198,20 +259,16 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Result<MessageEvent, ApiError>>, ApiError> {
         let (_, store) = authorize(ctx, Action::ReadChats)?;
         let chat = chat_filter(chat_id)?;
-        Ok(feed(
-            &state(ctx).bus,
-            store,
-            parse_cursor(after)?,
-            move |ev| {
-                let m = ev.message.as_ref()?;
-                (ev.event.kind == "message.status_changed" && chat.is_none_or(|c| c == m.chat()))
-                    .then(|| MessageEvent {
-                        cursor: ev.seq().to_string(),
-                        kind: ev.event.kind.clone(),
-                        message: Message(m.clone()),
-                    })
-            },
-        ))
+        Ok(feed(ctx, store, parse_cursor(after)?, move |ev| {
+            let m = ev.message.as_ref()?;
+            (ev.event.kind == "message.status_changed" && chat.is_none_or(|c| c == m.chat())).then(
+                || MessageEvent {
+                    cursor: ev.seq().to_string(),
+                    kind: ev.event.kind.clone(),
+                    message: Message(m.clone()),
+                },
+            )
+        }))
     }
 
     /// Chats whose last message, unread count or membership changed: what the inbox list shows.
@@ -221,7 +278,7 @@ impl Subscription {
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<ChatEvent, ApiError>>, ApiError> {
         let (_, store) = authorize(ctx, Action::ReadChats)?;
-        Ok(feed(&state(ctx).bus, store, parse_cursor(after)?, |ev| {
+        Ok(feed(ctx, store, parse_cursor(after)?, |ev| {
             let chat = ev.chat.as_ref()?;
             Some(ChatEvent {
                 cursor: ev.seq().to_string(),
@@ -238,7 +295,7 @@ impl Subscription {
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<ClientEvent, ApiError>>, ApiError> {
         let (_, store) = authorize(ctx, Action::ReadClients)?;
-        Ok(feed(&state(ctx).bus, store, parse_cursor(after)?, |ev| {
+        Ok(feed(ctx, store, parse_cursor(after)?, |ev| {
             let client = ev.client.as_ref()?;
             Some(ClientEvent {
                 cursor: ev.seq().to_string(),
@@ -255,7 +312,7 @@ impl Subscription {
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<LogEvent, ApiError>>, ApiError> {
         let (_, store) = authorize(ctx, Action::ReadAuditLog)?;
-        Ok(feed(&state(ctx).bus, store, parse_cursor(after)?, |ev| {
+        Ok(feed(ctx, store, parse_cursor(after)?, |ev| {
             let e = &ev.event;
             Some(LogEvent {
                 cursor: e.seq.to_string(),
