@@ -7,7 +7,8 @@
 //! makes every subscription run on its own (an inline cursor), to show what
 //! sharing saves.
 //!
-//! `cargo xtask bench live [-- --subscribers 1000,10000 --messages 20 --private]`
+//! `cargo xtask bench live [-- --subscribers 1000,10000 --messages 20 --private]`;
+//! `--hub <program>` runs that in place of the hub (a profiler wrapping it).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -26,15 +27,20 @@ fn arg(name: &str) -> Option<String> {
         .cloned()
 }
 
-fn rss_kib(pid: u32) -> u64 {
+/// A number from `/proc/<pid>/status`, e.g. `VmRSS:` (KiB) or `Threads:`.
+fn proc_status(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    proc_status(pid, "VmRSS:")
 }
 
 async fn gql(
@@ -71,24 +77,31 @@ async fn main() -> anyhow::Result<()> {
     let messages: usize = arg("--messages").and_then(|m| m.parse().ok()).unwrap_or(20);
     let private = std::env::args().any(|a| a == "--private");
     let exe = std::env::current_exe()?;
-    let hub_bin = exe
+    // <target>/release/examples/bench_live
+    let release = exe
         .parent()
         .and_then(|p| p.parent())
-        .map(|p| p.join("hub"))
-        .expect("target dir");
+        .expect("release dir")
+        .to_owned();
+    let target = release.parent().expect("target dir").to_owned();
+    // `--hub <program>` runs another program in its place, e.g. a profiler wrapping it.
+    let hub_bin = arg("--hub")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| release.join("hub"));
     anyhow::ensure!(
         hub_bin.exists(),
         "build the hub first: {} is missing",
         hub_bin.display()
     );
     for n in sizes {
-        run(&hub_bin, n, messages, private).await?;
+        run(&hub_bin, &target, n, messages, private).await?;
     }
     Ok(())
 }
 
 async fn run(
     hub_bin: &std::path::Path,
+    target: &std::path::Path,
     n: usize,
     messages: usize,
     private: bool,
@@ -105,14 +118,7 @@ async fn run(
         .env("HUB_LOG", "warn")
         // Messages must have a plugin to be accepted; none is delivered
         // (closed port), which keeps delivery out of the fan-out figures.
-        .env(
-            "HUB_PLUGINS__DIR",
-            hub_bin
-                .parent()
-                .and_then(|p| p.parent())
-                .expect("target dir")
-                .join("plugins-dist"),
-        )
+        .env("HUB_PLUGINS__DIR", target.join("plugins-dist"))
         .env("HUB_PLUGIN__WEBHOOK__SETTINGS__URL", "http://127.0.0.1:9/")
         .env(
             "HUB_PLUGIN__WEBHOOK__SETTINGS__SECRET",
@@ -122,11 +128,14 @@ async fn run(
         .spawn()?;
     let pid = child.id();
     let stdout = child.stdout.take().expect("stdout");
-    let url = BufReader::new(stdout)
-        .lines()
+    let mut lines = BufReader::new(stdout).lines();
+    let url = lines
+        .by_ref()
         .map_while(Result::ok)
         .find_map(|l| l.strip_prefix("hub listening on ").map(str::to_owned))
         .expect("hub started");
+    // Keep reading, so the hub never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     let http = reqwest::Client::new();
     let token = gql(&http, &url, None, "mutation { signIn(tenant: \"default\", email: \"admin@example.com\", password: \"bench password 1\") { token } }", json!({}))
         .await["signIn"]["token"]
@@ -197,6 +206,7 @@ async fn run(
     let connected = connect_start.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_idle = rss_kib(pid);
+    let threads = proc_status(pid, "Threads:");
 
     let mut sent_at = Vec::with_capacity(messages);
     let mut latencies = Vec::with_capacity(n * messages);
@@ -218,7 +228,7 @@ async fn run(
     latencies.sort();
     let per_sub = (rss_idle.saturating_sub(rss_before)) as f64 / n as f64;
     println!(
-        "{n:>6} {} subscribers: connected in {:.1} s; hub RSS {} -> {} MiB, {:.1} KiB per idle subscription; {} messages: fan-out p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "{n:>6} {} subscribers: connected in {:.1} s; hub RSS {} -> {} MiB, {:.1} KiB per idle subscription, {threads} threads; {} messages: fan-out p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         if private { "private" } else { "shared" },
         connected.as_secs_f64(),
         rss_before / 1024,
@@ -231,6 +241,17 @@ async fn run(
     );
     for t in tasks {
         t.abort();
+    }
+    // A clean stop, so a profiler wrapping the hub can write its report.
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+    for _ in 0..100 {
+        if child.try_wait()?.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
     let _ = child.kill();
     let _ = child.wait();

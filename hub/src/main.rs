@@ -1,5 +1,6 @@
 //! The `hub` command.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -220,12 +221,25 @@ async fn serve(config: Config) -> Result<()> {
         public_url: public.clone(),
         intake,
     });
-    // Tests and scripts read this line to learn the port.
-    println!("hub listening on http://{addr}");
-    println!(
+    // Tests and scripts read this line to learn the port. A reader that has
+    // gone away (a closed pipe) must not stop the server.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "hub listening on http://{addr}");
+    let _ = writeln!(
+        out,
         "Open {public}/graphql to explore the API; sign in with mutation signIn(tenant, email, password)."
     );
+    let _ = out.flush();
+    drop(out);
     tracing::info!(%addr, "listening");
+    // Without TCP_NODELAY a small frame written while the previous one is
+    // unacknowledged waits for the peer's delayed ACK: 40 ms on Linux, the
+    // whole budget of a live update.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
