@@ -72,7 +72,6 @@ fn parse_cursor(after: Option<String>) -> ApiResult<Option<i64>> {
 /// Lets the WebSocket layer see where a subscription's feed stands, so a
 /// subscriber that caught up from its cursor can move onto a feed shared
 /// with others without a gap or a repeat. Put in the request's data.
-#[derive(Default)]
 pub struct FeedProbe {
     /// The last event the feed has consumed (delivered or filtered out).
     last: AtomicI64,

@@ -47,7 +47,7 @@ pub fn start(
             let schema = schema.clone();
             let request = request(&payload, principal);
             with_complete(
-                id.clone(),
+                id,
                 stream::once(async move { schema.execute(request).await }).boxed(),
             )
         }
