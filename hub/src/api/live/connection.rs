@@ -14,6 +14,9 @@ use super::protocol::{self, ClientMessage, close};
 use crate::api::auth::{self, Caller};
 use crate::auth::Principal;
 
+/// An operation's frames, tagged with its id, stoppable by the client.
+type Running = Abortable<BoxStream<'static, (Arc<str>, Frame)>>;
+
 /// How long a client has to send `connection_init`.
 const INIT_WAIT: Duration = Duration::from_secs(10);
 /// Operations one connection may run at once.
@@ -48,8 +51,7 @@ pub async fn serve(mut socket: WebSocket, live: Live) {
     {
         return;
     }
-    let mut operations: SelectAll<Abortable<BoxStream<'static, (Arc<str>, Frame)>>> =
-        SelectAll::new();
+    let mut operations: SelectAll<Running> = SelectAll::new();
     // Running operations by id; a finished one is dropped when its last frame goes out.
     let mut running: Vec<(Arc<str>, AbortHandle)> = Vec::new();
     loop {
