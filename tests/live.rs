@@ -26,6 +26,16 @@ async fn chat_with_client(hub: &Hub, token: &str, email: &str) -> String {
     hub.open_chat(token, c["id"].as_str().unwrap()).await
 }
 
+/// A started hub, its admin's token, and a chat with a client.
+async fn admin_with_chat(data: &DataDir) -> (Hub, String, String) {
+    let hub = data.start();
+    let admin = hub
+        .sign_in("default", "admin@example.com", ADMIN_PASSWORD)
+        .await;
+    let chat = chat_with_client(&hub, &admin, "ann@example.com").await;
+    (hub, admin, chat)
+}
+
 async fn send(hub: &Hub, token: &str, chat: &str, text: &str) -> String {
     hub.gql(Some(token), SEND, json!({ "c": chat, "t": text }))
         .await
@@ -112,11 +122,7 @@ async fn another_tenants_subscriber_receives_nothing() {
 #[tokio::test]
 async fn a_subscriber_that_reconnects_with_its_cursor_gets_exactly_what_it_missed() {
     let data = DataDir::new();
-    let hub = data.start();
-    let admin = hub
-        .sign_in("default", "admin@example.com", ADMIN_PASSWORD)
-        .await;
-    let chat = chat_with_client(&hub, &admin, "ann@example.com").await;
+    let (hub, admin, chat) = admin_with_chat(&data).await;
     let mut ws = hub.ws(&admin).await;
     ws.subscribe("1", MESSAGES, json!({ "c": chat, "a": "0" }))
         .await;
@@ -158,11 +164,7 @@ async fn a_subscriber_that_reconnects_with_its_cursor_gets_exactly_what_it_misse
 #[tokio::test]
 async fn subscribers_joining_while_messages_flow_each_get_every_message_once_in_order() {
     let data = DataDir::new();
-    let hub = data.start();
-    let admin = hub
-        .sign_in("default", "admin@example.com", ADMIN_PASSWORD)
-        .await;
-    let chat = chat_with_client(&hub, &admin, "ann@example.com").await;
+    let (hub, admin, chat) = admin_with_chat(&data).await;
     let total = 40;
     let (sent_tx, mut sent_rx) = tokio::sync::mpsc::unbounded_channel();
     let writer = async {
@@ -216,11 +218,7 @@ async fn subscribers_joining_while_messages_flow_each_get_every_message_once_in_
 #[tokio::test]
 async fn the_websocket_protocol_is_enforced_with_its_close_codes() {
     let data = DataDir::new();
-    let hub = data.start();
-    let admin = hub
-        .sign_in("default", "admin@example.com", ADMIN_PASSWORD)
-        .await;
-    let chat = chat_with_client(&hub, &admin, "ann@example.com").await;
+    let (hub, admin, chat) = admin_with_chat(&data).await;
 
     let mut ws = hub.ws_open(None).await;
     let (code, why) = ws.closed(SOON).await.expect("closed");

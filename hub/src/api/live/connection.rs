@@ -57,11 +57,10 @@ pub async fn serve(mut socket: WebSocket, live: Live) {
     loop {
         tokio::select! {
             incoming = socket.recv() => {
-                let parsed = match incoming {
-                    Some(Ok(Message::Text(t))) => ClientMessage::parse(t.as_bytes()),
-                    Some(Ok(Message::Binary(b))) => ClientMessage::parse(&b),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                let parsed = match read(incoming) {
+                    Read::Message(m) => m,
+                    Read::Control => continue,
+                    Read::Gone => return,
                 };
                 let message = match parsed {
                     Ok(m) => m,
@@ -126,11 +125,10 @@ async fn handshake(
     live: &Live,
 ) -> Result<Principal, Option<(u16, String)>> {
     loop {
-        let parsed = match socket.recv().await {
-            Some(Ok(Message::Text(t))) => ClientMessage::parse(t.as_bytes()),
-            Some(Ok(Message::Binary(b))) => ClientMessage::parse(&b),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_)) | Err(_)) | None => return Err(None),
+        let parsed = match read(socket.recv().await) {
+            Read::Message(m) => m,
+            Read::Control => continue,
+            Read::Gone => return Err(None),
         };
         let payload = match parsed.map_err(|why| Some((close::BAD_REQUEST, why)))? {
             ClientMessage::ConnectionInit { payload } => payload.unwrap_or_default(),
@@ -165,6 +163,23 @@ async fn handshake(
                 "cannot check the token now; try again".into(),
             ))),
         };
+    }
+}
+
+enum Read {
+    Message(Result<ClientMessage, String>),
+    /// A WebSocket ping or pong, answered by the socket itself.
+    Control,
+    /// The client closed the socket or it broke.
+    Gone,
+}
+
+fn read(incoming: Option<Result<Message, axum::Error>>) -> Read {
+    match incoming {
+        Some(Ok(Message::Text(t))) => Read::Message(ClientMessage::parse(t.as_bytes())),
+        Some(Ok(Message::Binary(b))) => Read::Message(ClientMessage::parse(&b)),
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Read::Control,
+        Some(Ok(Message::Close(_)) | Err(_)) | None => Read::Gone,
     }
 }
 

@@ -92,7 +92,8 @@ fn request(payload: &SubscribePayload, principal: &Principal) -> Request {
     request
 }
 
-fn payload_json(response: &Response) -> String {
+/// A response as a frame's payload; never fails the connection.
+pub(super) fn payload_json(response: &Response) -> String {
     serde_json::to_string(response).unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot serialise a GraphQL response");
         r#"{"data":null,"errors":[{"message":"internal error; the hub's log has the details","extensions":{"code":"INTERNAL"}}]}"#.to_owned()

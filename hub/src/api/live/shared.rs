@@ -108,10 +108,7 @@ impl SharedFeeds {
         probe: &FeedProbe,
         response: &async_graphql::Response,
     ) {
-        let payload = serde_json::to_string(response).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "cannot serialise a subscription result");
-            r#"{"data":null,"errors":[{"message":"internal error; the hub's log has the details","extensions":{"code":"INTERNAL"}}]}"#.to_owned()
-        });
+        let payload = super::operation::payload_json(response);
         // Err means nobody listens any more; `run` notices and retires.
         let _ = tx.send(Arc::new(SharedFrame {
             seq: probe.last(),
@@ -125,17 +122,23 @@ impl SharedFeeds {
         if tx.receiver_count() > 0 {
             return false;
         }
-        if feeds.get(key).is_some_and(|t| t.same_channel(tx)) {
-            feeds.remove(key);
-        }
+        remove_if_same(&mut feeds, key, tx);
         true
     }
 
     /// The execution ended (an error, or the bus closed): later joiners start afresh.
     fn retire_ended(&self, key: &FeedKey, tx: &broadcast::Sender<Arc<SharedFrame>>) {
-        let mut feeds = self.feeds.lock().expect("feeds lock");
-        if feeds.get(key).is_some_and(|t| t.same_channel(tx)) {
-            feeds.remove(key);
-        }
+        remove_if_same(&mut self.feeds.lock().expect("feeds lock"), key, tx);
+    }
+}
+
+/// A newer feed may already run under the same key; only this one is removed.
+fn remove_if_same(
+    feeds: &mut HashMap<FeedKey, broadcast::Sender<Arc<SharedFrame>>>,
+    key: &FeedKey,
+    tx: &broadcast::Sender<Arc<SharedFrame>>,
+) {
+    if feeds.get(key).is_some_and(|t| t.same_channel(tx)) {
+        feeds.remove(key);
     }
 }
