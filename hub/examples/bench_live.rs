@@ -18,6 +18,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -43,6 +44,24 @@ fn rss_kib(pid: u32) -> u64 {
     proc_status(pid, "VmRSS:")
 }
 
+/// User and system CPU seconds a process has used, from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: &str) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, in clock ticks (100 per second on Linux).
+    (ticks(11) / 100.0, ticks(12) / 100.0)
+}
+
 async fn gql(
     http: &reqwest::Client,
     url: &str,
@@ -61,6 +80,42 @@ async fn gql(
     let v: Value = serde_json::from_slice(&bytes).expect("json");
     assert!(v.get("errors").is_none(), "{v}");
     v["data"].clone()
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One subscriber: connected, acknowledged and subscribed to the chat.
+async fn subscribe(url: &str, token: &str, chat: &str, private: bool) -> Result<Socket, String> {
+    let mut req = url.into_client_request().map_err(|e| e.to_string())?;
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    // tungstenite zeroes its whole read buffer before each read; at the
+    // 128 KiB default that memset was half of this client's CPU.
+    let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(config), true)
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
+    ws.send(WsMessage::Text(init.to_string().into()))
+        .await
+        .map_err(|e| format!("cannot send connection_init: {e}"))?;
+    match ws.next().await {
+        Some(Ok(WsMessage::Text(t))) if t.contains("connection_ack") => {}
+        other => return Err(format!("no connection_ack: {other:?}")),
+    }
+    let query = if private {
+        "subscription($c: ID) { messageAdded(chatId: $c, after: \"0\") { message { text } } }"
+    } else {
+        "subscription($c: ID) { messageAdded(chatId: $c) { message { text } } }"
+    };
+    let sub = json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": { "c": chat } } });
+    ws.send(WsMessage::Text(sub.to_string().into()))
+        .await
+        .map_err(|e| format!("cannot subscribe: {e}"))?;
+    Ok(ws)
 }
 
 fn pct(sorted: &[Duration], q: f64) -> f64 {
@@ -128,6 +183,7 @@ async fn run(
         .spawn()?;
     let pid = child.id();
     let stdout = child.stdout.take().expect("stdout");
+    let _hub = HubProcess(child);
     let mut lines = BufReader::new(stdout).lines();
     let url = lines
         .by_ref()
@@ -158,7 +214,7 @@ async fn run(
     let rss_before = rss_kib(pid);
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<Result<(), String>>();
     let ws_url = format!("{}/graphql/ws", url.replacen("http://", "ws://", 1));
     let connect_start = Instant::now();
     let mut tasks = Vec::new();
@@ -169,27 +225,25 @@ async fn run(
         let token = token.clone();
         let chat = chat.clone();
         tasks.push(tokio::spawn(async move {
-            let mut req = ws_url.into_client_request().expect("request");
-            req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
-            let (mut ws, _) = match tokio_tungstenite::connect_async(req).await {
-                Ok(x) => x,
-                Err(e) => panic!("subscriber {i} cannot connect: {e}"),
+            let mut ws = match subscribe(&ws_url, &token, &chat, private).await {
+                Ok(ws) => {
+                    let _ = ready_tx.send(Ok(()));
+                    ws
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(format!("subscriber {i}: {e}")));
+                    return;
+                }
             };
-            let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
-            ws.send(WsMessage::Text(init.to_string().into())).await.expect("init");
-            let _ack = ws.next().await;
-            let query = if private {
-                "subscription($c: ID) { messageAdded(chatId: $c, after: \"0\") { message { text } } }"
-            } else {
-                "subscription($c: ID) { messageAdded(chatId: $c) { message { text } } }"
-            };
-            let sub = json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": { "c": chat } } });
-            ws.send(WsMessage::Text(sub.to_string().into())).await.expect("subscribe");
-            let _ = ready_tx.send(());
             while let Some(Ok(msg)) = ws.next().await {
                 if let WsMessage::Text(t) = msg {
                     let at = Instant::now();
-                    if let Some(k) = t.split("bench-").nth(1).and_then(|r| r.split('"').next()).and_then(|k| k.parse().ok()) {
+                    if let Some(k) = t
+                        .split("bench-")
+                        .nth(1)
+                        .and_then(|r| r.split('"').next())
+                        .and_then(|k| k.parse().ok())
+                    {
                         let _ = tx.send((k, at));
                     }
                 }
@@ -201,13 +255,21 @@ async fn run(
     }
     drop(tx);
     for _ in 0..n {
-        ready_rx.recv().await.expect("subscriber ready");
+        if let Err(e) = ready_rx.recv().await.expect("subscriber tasks alive") {
+            anyhow::bail!("{e}");
+        }
     }
     let connected = connect_start.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_idle = rss_kib(pid);
     let threads = proc_status(pid, "Threads:");
 
+    eprintln!(
+        "{n} subscribers ready (hub pid {pid}, bench pid {}); sending {messages} messages",
+        std::process::id()
+    );
+    let hub_cpu = cpu_seconds(&pid.to_string());
+    let own_cpu = cpu_seconds("self");
     let mut sent_at = Vec::with_capacity(messages);
     let mut latencies = Vec::with_capacity(n * messages);
     for k in 0..messages {
@@ -225,10 +287,21 @@ async fn run(
             }
         }
     }
+    // CPU per delivered frame, to tell the hub's share from this client's.
+    let frames = (n * messages) as f64 / 1e6;
+    let (hub_user, hub_sys) = cpu_seconds(&pid.to_string());
+    let (own_user, own_sys) = cpu_seconds("self");
+    let cpu = format!(
+        "CPU per frame: hub {:.1} µs user + {:.1} µs system, client {:.1} + {:.1} µs",
+        (hub_user - hub_cpu.0) / frames,
+        (hub_sys - hub_cpu.1) / frames,
+        (own_user - own_cpu.0) / frames,
+        (own_sys - own_cpu.1) / frames,
+    );
     latencies.sort();
     let per_sub = (rss_idle.saturating_sub(rss_before)) as f64 / n as f64;
     println!(
-        "{n:>6} {} subscribers: connected in {:.1} s; hub RSS {} -> {} MiB, {:.1} KiB per idle subscription, {threads} threads; {} messages: fan-out p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "{n:>6} {} subscribers: connected in {:.1} s; hub RSS {} -> {} MiB, {:.1} KiB per idle subscription, {threads} threads; {} messages: fan-out p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {cpu}",
         if private { "private" } else { "shared" },
         connected.as_secs_f64(),
         rss_before / 1024,
@@ -242,18 +315,27 @@ async fn run(
     for t in tasks {
         t.abort();
     }
-    // A clean stop, so a profiler wrapping the hub can write its report.
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status();
-    for _ in 0..100 {
-        if child.try_wait()?.is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
     Ok(())
+}
+
+/// The hub under test, stopped however the run ends (a failed subscriber
+/// included), so no hub outlives its benchmark.
+struct HubProcess(std::process::Child);
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        // A clean stop first, so a profiler wrapping the hub can write its report.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        for _ in 0..100 {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -49,7 +49,10 @@ pub struct DatabaseSettings {
 /// The database, shared by every request.
 #[derive(Clone)]
 pub struct Store {
-    db: Surreal<Any>,
+    /// Shared, not cloned: a cloned SDK handle opens a database session of
+    /// its own (about 100 KiB), and handles are made per request and kept
+    /// per WebSocket connection.
+    db: Arc<Surreal<Any>>,
     /// Signalled after every commit that appended events.
     committed: Arc<Notify>,
 }
@@ -74,7 +77,7 @@ impl Store {
             .use_db(settings.database.as_str())
             .await?;
         let store = Self {
-            db,
+            db: Arc::new(db),
             committed: Arc::new(Notify::new()),
         };
         migrations::apply(&store.db).await?;
@@ -114,7 +117,7 @@ impl Store {
 /// confined to that tenant's records.
 #[derive(Clone)]
 pub struct TenantStore {
-    db: Surreal<Any>,
+    db: Arc<Surreal<Any>>,
     tenant: TenantId,
     committed: Arc<Notify>,
 }
