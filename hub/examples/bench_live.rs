@@ -9,6 +9,9 @@
 //!
 //! `cargo xtask bench live [-- --subscribers 1000,10000 --messages 20 --private]`;
 //! `--hub <program>` runs that in place of the hub (a profiler wrapping it).
+//! `--tcp-floor` measures the same fan-out with no hub at all: a process that
+//! writes 100 bytes to each of N plain TCP connections, one task each, the
+//! least any server can do per subscriber on this machine.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -132,6 +135,15 @@ async fn main() -> anyhow::Result<()> {
     let messages: usize = arg("--messages").and_then(|m| m.parse().ok()).unwrap_or(20);
     let private = std::env::args().any(|a| a == "--private");
     let exe = std::env::current_exe()?;
+    if std::env::args().any(|a| a == "--tcp-floor-server") {
+        return tcp_floor::serve().await;
+    }
+    if std::env::args().any(|a| a == "--tcp-floor") {
+        for n in sizes {
+            tcp_floor::run(&exe, n, messages).await?;
+        }
+        return Ok(());
+    }
     // <target>/release/examples/bench_live
     let release = exe
         .parent()
@@ -337,5 +349,109 @@ impl Drop for HubProcess {
         }
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// The fan-out floor: a server process with one task per connection that
+/// writes each message to its socket, and this process reading them, as the
+/// live benchmark does but without WebSocket, GraphQL or database.
+mod tcp_floor {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    const FRAME: usize = 100;
+
+    /// The server: prints its address, then writes message `k` to every
+    /// connection for each line `k` on standard input.
+    pub async fn serve() -> anyhow::Result<()> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        println!("{}", listener.local_addr()?);
+        let (tx, _) = tokio::sync::broadcast::channel::<Arc<[u8]>>(16);
+        let accepting = tx.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let _ = socket.set_nodelay(true);
+                let mut rx = accepting.subscribe();
+                tokio::spawn(async move {
+                    while let Ok(frame) = rx.recv().await {
+                        if socket.write_all(&frame).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        while let Some(line) = lines.next_line().await? {
+            let k: u64 = line.trim().parse()?;
+            let mut frame = vec![b'.'; FRAME];
+            frame[..8].copy_from_slice(&k.to_le_bytes());
+            let _ = tx.send(frame.into());
+        }
+        Ok(())
+    }
+
+    pub async fn run(exe: &std::path::Path, n: usize, messages: usize) -> anyhow::Result<()> {
+        let mut server = Command::new(exe)
+            .arg("--tcp-floor-server")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut out = std::io::BufReader::new(server.stdout.take().expect("stdout"));
+        let mut addr = String::new();
+        std::io::BufRead::read_line(&mut out, &mut addr)?;
+        let addr = addr.trim().to_owned();
+        let mut control = server.stdin.take().expect("stdin");
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
+        for i in 0..n {
+            let mut socket = TcpStream::connect(&addr).await?;
+            socket.set_nodelay(true)?;
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; FRAME];
+                while socket.read_exact(&mut buf).await.is_ok() {
+                    let at = Instant::now();
+                    let k = u64::from_le_bytes(buf[..8].try_into().expect("8 bytes"));
+                    let _ = tx.send((k, at));
+                }
+            });
+            if i % 500 == 499 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        drop(tx);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let mut latencies = Vec::with_capacity(n * messages);
+        for k in 0..messages as u64 {
+            let t0 = Instant::now();
+            writeln!(control, "{k}")?;
+            control.flush()?;
+            let mut got = 0;
+            while got < n {
+                let (idx, at) = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+                    .await?
+                    .expect("readers alive");
+                if idx == k {
+                    latencies.push(at - t0);
+                    got += 1;
+                }
+            }
+        }
+        latencies.sort();
+        println!(
+            "{n:>6} plain TCP connections, no hub: {messages} messages of {FRAME} bytes: fan-out p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            super::pct(&latencies, 0.5),
+            super::pct(&latencies, 0.99),
+            latencies.last().expect("latencies").as_secs_f64() * 1e3
+        );
+        drop(control);
+        let _ = server.kill();
+        let _ = server.wait();
+        Ok(())
     }
 }
