@@ -751,6 +751,74 @@ async fn every_mutation_is_audited_in_the_same_transaction() {
 }
 
 #[tokio::test]
+async fn wrong_passwords_lock_that_account_for_a_while_and_only_that_account() {
+    let data = DataDir::new();
+    let hub = data.start_with(&[("HUB_AUTH__SIGN_IN_ATTEMPTS", "3")]);
+    let sign_in = |email: &str, password: &str| {
+        format!(
+            "mutation {{ signIn(tenant: \"default\", email: \"{email}\", password: \"{password}\") {{ token }} }}"
+        )
+    };
+    let token = hub
+        .sign_in("default", "admin@example.com", ADMIN_PASSWORD)
+        .await;
+    // A correct password ends a run of failures: two, a success, two more.
+    for _ in 0..2 {
+        let wrong = hub
+            .gql(None, &sign_in("admin@example.com", "guess 1"), json!({}))
+            .await;
+        assert_eq!(wrong.code(), "UNAUTHENTICATED");
+    }
+    hub.sign_in("default", "ADMIN@example.com", ADMIN_PASSWORD)
+        .await;
+    for _ in 0..2 {
+        let wrong = hub
+            .gql(None, &sign_in("admin@example.com", "guess 2"), json!({}))
+            .await;
+        assert_eq!(wrong.code(), "UNAUTHENTICATED");
+    }
+    // The third wrong password in a row locks the account, the right one included.
+    let third = hub
+        .gql(None, &sign_in("admin@example.com", "guess 3"), json!({}))
+        .await;
+    assert_eq!(third.code(), "UNAUTHENTICATED");
+    let locked = hub
+        .gql(
+            None,
+            &sign_in(" Admin@Example.com ", ADMIN_PASSWORD),
+            json!({}),
+        )
+        .await;
+    assert_eq!(locked.code(), "RATE_LIMITED");
+    assert!(
+        locked.message().contains("try again"),
+        "{}",
+        locked.message()
+    );
+    let wait = locked.body["errors"][0]["extensions"]["retryAfter"]
+        .as_u64()
+        .expect("retryAfter");
+    assert!((1..=15 * 60).contains(&wait), "{wait}");
+    // An account that does not exist locks the same way: a lock says
+    // nothing about which accounts are real.
+    for _ in 0..3 {
+        let wrong = hub
+            .gql(None, &sign_in("nobody@example.com", "guess"), json!({}))
+            .await;
+        assert_eq!(wrong.code(), "UNAUTHENTICATED");
+    }
+    let nobody = hub
+        .gql(None, &sign_in("nobody@example.com", "guess"), json!({}))
+        .await;
+    assert_eq!(nobody.code(), "RATE_LIMITED");
+    // Other accounts sign in, and a session from before the lock still works.
+    hub.user_with_role(&token, "default", "agent@example.com", "AGENT")
+        .await;
+    let me = hub.gql(Some(&token), "{ me { email } }", json!({})).await;
+    assert_eq!(me.ok()["me"]["email"], "admin@example.com");
+}
+
+#[tokio::test]
 async fn error_codes_name_what_went_wrong() {
     let (_d, hub, token) = admin_hub().await;
     let anon = hub.gql(None, "{ me { id } }", json!({})).await;

@@ -180,6 +180,7 @@ async fn bench() -> anyhow::Result<()> {
     let url = format!("{public_url}/graphql");
     let app = hub::api::router(hub::api::AppState {
         store: store.clone(),
+        sign_in: Arc::new(hub::auth::SignInThrottle::from_config(&config.auth)),
         config: Arc::new(config),
         bus,
         transports,

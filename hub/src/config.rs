@@ -62,6 +62,10 @@ pub struct DatabaseConfig {
 pub struct AuthConfig {
     /// How long a sign-in lasts.
     pub session_hours: u32,
+    /// Wrong passwords in a row that lock an account's sign-in.
+    pub sign_in_attempts: u32,
+    /// How long such a lock lasts, counted from the first wrong password.
+    pub sign_in_lock_minutes: u32,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -268,7 +272,11 @@ impl Default for DatabaseConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { session_hours: 12 }
+        Self {
+            session_hours: 12,
+            sign_in_attempts: 5,
+            sign_in_lock_minutes: 15,
+        }
     }
 }
 
@@ -343,6 +351,16 @@ impl Config {
         if self.auth.session_hours == 0 || self.auth.session_hours > 24 * 90 {
             return Err(ConfigError::Invalid(
                 "auth.session_hours must be between 1 and 2160 (90 days)".into(),
+            ));
+        }
+        if !(1..=100).contains(&self.auth.sign_in_attempts) {
+            return Err(ConfigError::Invalid(
+                "auth.sign_in_attempts must be between 1 and 100".into(),
+            ));
+        }
+        if !(1..=24 * 60).contains(&self.auth.sign_in_lock_minutes) {
+            return Err(ConfigError::Invalid(
+                "auth.sign_in_lock_minutes must be between 1 and 1440 (a day)".into(),
             ));
         }
         if !(16..=1_000_000).contains(&self.events.subscriber_buffer) {
@@ -584,6 +602,10 @@ mod tests {
         assert!(err.to_string().contains("database.url"), "{err}");
         let err = Config::load(None, env(&[("HUB_AUTH__SESSION_HOURS", "0")])).unwrap_err();
         assert!(err.to_string().contains("session_hours"), "{err}");
+        let err = Config::load(None, env(&[("HUB_AUTH__SIGN_IN_ATTEMPTS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("sign_in_attempts"), "{err}");
+        let err = Config::load(None, env(&[("HUB_AUTH__SIGN_IN_LOCK_MINUTES", "0")])).unwrap_err();
+        assert!(err.to_string().contains("sign_in_lock_minutes"), "{err}");
         let err = Config::load(None, env(&[("HUB_LISTEN", "nowhere")])).unwrap_err();
         assert!(
             err.to_string().contains("listen") || err.to_string().contains("address"),

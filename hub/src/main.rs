@@ -214,6 +214,7 @@ async fn serve(config: Config) -> Result<()> {
     );
     let app = hub::api::router(hub::api::AppState {
         store,
+        sign_in: Arc::new(hub::auth::SignInThrottle::from_config(&config.auth)),
         config: Arc::new(config),
         bus,
         transports,

@@ -28,6 +28,11 @@ pub enum ApiError {
     Resync {
         after: i64,
     },
+    /// Too many wrong passwords for one account: it may try again after this
+    /// many seconds.
+    SignInLocked {
+        retry_after_secs: u64,
+    },
     Internal,
 }
 
@@ -42,6 +47,9 @@ impl ApiError {
             ApiError::Resync { after } => format!(
                 "this subscription fell too far behind and was closed; subscribe again with after: \"{after}\" to receive what was missed"
             ),
+            ApiError::SignInLocked { retry_after_secs } => format!(
+                "too many wrong passwords for this account; try again in {retry_after_secs} s"
+            ),
             ApiError::Internal => "internal error; the hub's log has the details".into(),
         }
     }
@@ -54,6 +62,7 @@ impl ApiError {
             ApiError::Validation { .. } => "VALIDATION",
             ApiError::Conflict { .. } => "CONFLICT",
             ApiError::Resync { .. } => "RESYNC",
+            ApiError::SignInLocked { .. } => "RATE_LIMITED",
             ApiError::Internal => "INTERNAL",
         }
     }
@@ -108,6 +117,10 @@ impl From<ApiError> for async_graphql::Error {
             ApiError::Resync { after } => Some(after.to_string()),
             _ => None,
         };
+        let retry_after = match e {
+            ApiError::SignInLocked { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        };
         err = err.extend_with(|_, ext| {
             ext.set("code", code);
             if let Some(f) = &field {
@@ -115,6 +128,9 @@ impl From<ApiError> for async_graphql::Error {
             }
             if let Some(a) = &after {
                 ext.set("after", a.as_str());
+            }
+            if let Some(secs) = retry_after {
+                ext.set("retryAfter", secs);
             }
         });
         err

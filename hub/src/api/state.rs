@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::SignInThrottle;
 use crate::config::Config;
 use crate::delivery::inbound::Intake;
 use crate::delivery::outbox::OutboxSignal;
@@ -22,4 +23,6 @@ pub struct AppState {
     pub public_url: String,
     /// What inbound messages are stored with: the file store, the phone region.
     pub intake: Arc<Intake>,
+    /// Wrong passwords per account; this process's own count.
+    pub sign_in: Arc<SignInThrottle>,
 }

@@ -2,8 +2,10 @@
 
 mod passwords;
 mod principal;
+mod throttle;
 mod tokens;
 
 pub use passwords::{DUMMY_HASH, hash_password, verify_password};
 pub use principal::Principal;
+pub use throttle::SignInThrottle;
 pub use tokens::{IssuedToken, hash_token, hex, new_token};

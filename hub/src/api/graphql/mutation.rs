@@ -142,15 +142,26 @@ impl Mutation {
         password: String,
     ) -> ApiResult<SignInPayload> {
         let st = state(ctx);
-        let refused = || ApiError::Unauthenticated("wrong tenant, e-mail or password".into());
         let slug = tenant.trim().to_ascii_lowercase();
+        let email = email.trim().to_lowercase();
+        // Locked before any check, so a locked account learns nothing more.
+        let account = format!("{slug}/{email}");
+        if let Err(wait) = st.sign_in.check(&account, std::time::Instant::now()) {
+            return Err(ApiError::SignInLocked {
+                retry_after_secs: wait.as_secs().max(1),
+            });
+        }
+        let refused = || {
+            st.sign_in.failed(&account, std::time::Instant::now());
+            ApiError::Unauthenticated("wrong tenant, e-mail or password".into())
+        };
         let Some(t) = st.store.tenant_by_slug(&slug).await? else {
             // Spend the same time as a real check so tenants cannot be probed by timing.
             let _ = verify_password(&password, &crate::auth::DUMMY_HASH);
             return Err(refused());
         };
         let store = st.store.tenant(t.id);
-        let found = store.user_by_email(&email.trim().to_lowercase()).await?;
+        let found = store.user_by_email(&email).await?;
         let Some((user, hash)) = found else {
             let _ = verify_password(&password, &crate::auth::DUMMY_HASH);
             return Err(refused());
@@ -158,6 +169,7 @@ impl Mutation {
         if !verify_password(&password, &hash) {
             return Err(refused());
         }
+        st.sign_in.succeeded(&account);
         if !user.active {
             return Err(ApiError::Unauthenticated("this user is deactivated".into()));
         }
