@@ -427,6 +427,9 @@ mod tcp_floor {
         drop(tx);
         tokio::time::sleep(Duration::from_secs(2)).await;
         let mut latencies = Vec::with_capacity(n * messages);
+        let server_pid = server.id().to_string();
+        let server_cpu = super::cpu_seconds(&server_pid);
+        let own_cpu = super::cpu_seconds("self");
         for k in 0..messages as u64 {
             let t0 = Instant::now();
             writeln!(control, "{k}")?;
@@ -442,12 +445,19 @@ mod tcp_floor {
                 }
             }
         }
+        let frames = (n * messages) as f64 / 1e6;
+        let (server_user, server_sys) = super::cpu_seconds(&server_pid);
+        let (own_user, own_sys) = super::cpu_seconds("self");
         latencies.sort();
         println!(
-            "{n:>6} plain TCP connections, no hub: {messages} messages of {FRAME} bytes: fan-out p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            "{n:>6} plain TCP connections, no hub: {messages} messages of {FRAME} bytes: fan-out p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; CPU per frame: server {:.1} µs user + {:.1} µs system, client {:.1} + {:.1} µs",
             super::pct(&latencies, 0.5),
             super::pct(&latencies, 0.99),
-            latencies.last().expect("latencies").as_secs_f64() * 1e3
+            latencies.last().expect("latencies").as_secs_f64() * 1e3,
+            (server_user - server_cpu.0) / frames,
+            (server_sys - server_cpu.1) / frames,
+            (own_user - own_cpu.0) / frames,
+            (own_sys - own_cpu.1) / frames,
         );
         drop(control);
         let _ = server.kill();
