@@ -819,6 +819,50 @@ async fn wrong_passwords_lock_that_account_for_a_while_and_only_that_account() {
 }
 
 #[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let (_d, hub, token) = admin_hub().await;
+    let http = reqwest::Client::new();
+    let responses = [
+        http.get(format!("{}/healthz", hub.url))
+            .send()
+            .await
+            .unwrap(),
+        http.get(format!("{}/graphql", hub.url))
+            .send()
+            .await
+            .unwrap(),
+        http.post(format!("{}/graphql", hub.url))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(json!({ "query": "{ me { email } }" }).to_string())
+            .send()
+            .await
+            .unwrap(),
+        http.get(format!("{}/files/nope", hub.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+        http.get(format!("{}/nowhere", hub.url))
+            .send()
+            .await
+            .unwrap(),
+    ];
+    for r in &responses {
+        let h = r.headers();
+        let what = format!("{} {}", r.url().path(), r.status());
+        assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(h["x-frame-options"], "DENY", "{what}");
+        assert_eq!(
+            h["content-security-policy"], "frame-ancestors 'none'",
+            "{what}"
+        );
+        assert_eq!(h["referrer-policy"], "no-referrer", "{what}");
+        assert_eq!(h["cache-control"], "no-store", "{what}");
+    }
+}
+
+#[tokio::test]
 async fn error_codes_name_what_went_wrong() {
     let (_d, hub, token) = admin_hub().await;
     let anon = hub.gql(None, "{ me { id } }", json!({})).await;

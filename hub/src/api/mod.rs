@@ -4,6 +4,7 @@ mod auth;
 mod error;
 mod files;
 pub mod graphql;
+mod headers;
 mod live;
 mod provider_webhooks;
 mod state;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state((state, schema))
         .merge(subscriptions)
+        .layer(axum::middleware::map_response(headers::security))
 }
 
 async fn graphiql() -> impl IntoResponse {
