@@ -322,6 +322,83 @@ async fn twilio_replies_leave_as_the_api_expects_and_follow_status_callbacks() {
     );
 }
 
+/// The client with phone `value`: its chat and its contacts' consent.
+async fn phone_consent(hub: &Hub, token: &str, value: &str) -> Value {
+    hub.gql(
+        Some(token),
+        "query($v: String!) { clientByContact(kind: PHONE, value: $v) { chat { id } contacts { consent { status source } } } }",
+        json!({ "v": value }),
+    )
+    .await
+    .ok()["clientByContact"]
+        .clone()
+}
+
+#[tokio::test]
+async fn an_inbound_stop_opts_the_sender_out_and_start_opts_them_back_in() {
+    let fake = twilio::Twilio::start().await;
+    let data = DataDir::new();
+    let (hub, token) = twilio_hub(&data, &fake).await;
+    let url = format!("{}/webhooks/twilio/default", hub.url);
+    let hello = twilio_inbound(
+        "SM40000000000000000000000000000001",
+        "+14155550140",
+        "Hello",
+    );
+    assert_eq!(twilio::post_webhook(&url, &hello, None).await.0, 200);
+    let client = phone_consent(&hub, &token, "+14155550140").await;
+    assert_eq!(
+        client["contacts"][0]["consent"]["status"], "UNKNOWN",
+        "{client}"
+    );
+    let chat = client["chat"]["id"].as_str().unwrap().to_owned();
+
+    let stop = twilio_inbound(
+        "SM40000000000000000000000000000002",
+        "+14155550140",
+        " Stop ",
+    );
+    assert_eq!(twilio::post_webhook(&url, &stop, None).await.0, 200);
+    let client = phone_consent(&hub, &token, "+14155550140").await;
+    assert_eq!(
+        client["contacts"][0]["consent"]["status"], "OPTED_OUT",
+        "{client}"
+    );
+    assert_eq!(
+        client["contacts"][0]["consent"]["source"], "keyword STOP via twilio",
+        "{client}"
+    );
+    // The keyword is kept as a message like any other.
+    let history = hub.history(&token, &chat).await;
+    assert_eq!(history.len(), 2, "{history:?}");
+    let refused = hub
+        .gql(
+            Some(&token),
+            "mutation($c: ID!) { sendMessage(input: { chatId: $c, text: \"Weekly deals\", transport: SMS }) { id } }",
+            json!({ "c": chat }),
+        )
+        .await;
+    assert_eq!(refused.code(), "VALIDATION", "{:?}", refused.body);
+    assert!(
+        refused.message().contains("opted out"),
+        "{}",
+        refused.message()
+    );
+
+    let start = twilio_inbound(
+        "SM40000000000000000000000000000003",
+        "+14155550140",
+        "START",
+    );
+    assert_eq!(twilio::post_webhook(&url, &start, None).await.0, 200);
+    let client = phone_consent(&hub, &token, "+14155550140").await;
+    assert_eq!(
+        client["contacts"][0]["consent"]["status"], "OPTED_IN",
+        "{client}"
+    );
+    send(&hub, &token, &chat, "Welcome back", Some("SMS")).await;
+}
+
 #[tokio::test]
 async fn twilio_webhooks_with_a_wrong_or_missing_signature_are_refused() {
     let fake = twilio::Twilio::start().await;

@@ -5,7 +5,7 @@ use chrono::Utc;
 
 use super::transports::Transports;
 use crate::domain::client::Client;
-use crate::domain::contact::{Contact, ContactKind, ContactValue};
+use crate::domain::contact::{ConsentStatus, Contact, ContactKind, ContactValue};
 use crate::domain::events::Actor;
 use crate::domain::ids::TenantId;
 use crate::domain::message::{AttachmentRef, Message, Sender, Transport};
@@ -274,11 +274,21 @@ async fn receive(
             &actor,
         )
         .await;
-    match outcome {
-        Err(StoreError::Invalid(e)) => Err(InboundError::Malformed(format!(
-            "message {}: {}",
-            m.provider_message_id, e.message
-        ))),
-        other => Ok(other?),
+    let stored = match outcome {
+        Err(StoreError::Invalid(e)) => {
+            return Err(InboundError::Malformed(format!(
+                "message {}: {}",
+                m.provider_message_id, e.message
+            )));
+        }
+        other => other?,
+    };
+    // After the message is kept, and only the first time it arrives.
+    if let Inbound::Stored { .. } = stored
+        && let Some((status, keyword)) = ConsentStatus::from_keyword(&m.text)
+    {
+        let source = format!("keyword {keyword} via {}", plugin.name());
+        super::opt_out::set(store, &value, status, &source, plugin.name()).await;
     }
+    Ok(stored)
 }

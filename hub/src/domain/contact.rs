@@ -207,6 +207,13 @@ pub enum ConsentStatus {
     OptedOut,
 }
 
+/// Messages that, on their own, opt the sender out: the keywords carriers
+/// and Twilio honour for SMS.
+const OPT_OUT_KEYWORDS: [&str; 6] = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"];
+/// Messages that opt the sender back in. Not `YES`: in a conversation that
+/// answers a question far more often than it asks for messages.
+const OPT_IN_KEYWORDS: [&str; 3] = ["START", "UNSTOP", "SUBSCRIBE"];
+
 impl ConsentStatus {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -214,6 +221,22 @@ impl ConsentStatus {
             ConsentStatus::OptedIn => "opted_in",
             ConsentStatus::OptedOut => "opted_out",
         }
+    }
+
+    /// The consent an inbound message asks for, with its keyword, when the
+    /// whole message is one (any case, surrounding spaces and a final `.`
+    /// or `!` ignored); `STOP the delivery` asks for nothing.
+    pub fn from_keyword(text: &str) -> Option<(Self, &'static str)> {
+        let word = text.trim().trim_end_matches(['.', '!']).trim_end();
+        let find = |keywords: &[&'static str]| {
+            keywords
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(word))
+                .copied()
+        };
+        find(&OPT_OUT_KEYWORDS)
+            .map(|k| (Self::OptedOut, k))
+            .or_else(|| find(&OPT_IN_KEYWORDS).map(|k| (Self::OptedIn, k)))
     }
 }
 
@@ -286,6 +309,19 @@ impl Contact {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_message_that_is_only_a_keyword_sets_consent() {
+        use super::ConsentStatus::{OptedIn, OptedOut};
+        let k = super::ConsentStatus::from_keyword;
+        assert_eq!(k("STOP"), Some((OptedOut, "STOP")));
+        assert_eq!(k("  stop. "), Some((OptedOut, "STOP")));
+        assert_eq!(k("Unsubscribe!"), Some((OptedOut, "UNSUBSCRIBE")));
+        assert_eq!(k("start"), Some((OptedIn, "START")));
+        assert_eq!(k("STOP the delivery, wrong address"), None);
+        assert_eq!(k("yes"), None);
+        assert_eq!(k(""), None);
+    }
+
     use super::*;
 
     #[test]
