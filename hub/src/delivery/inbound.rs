@@ -5,9 +5,9 @@ use chrono::Utc;
 
 use super::transports::Transports;
 use crate::domain::client::Client;
-use crate::domain::contact::{ConsentStatus, Contact, ContactKind, ContactValue};
+use crate::domain::contact::{Consent, ConsentStatus, Contact, ContactKind, ContactValue};
 use crate::domain::events::Actor;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{ContactId, TenantId};
 use crate::domain::message::{AttachmentRef, Message, Sender, Transport};
 use crate::files::{FileError, FileStore};
 use crate::plugins::convert::{status_of, transport_of};
@@ -15,6 +15,7 @@ use crate::plugins::types::{
     HttpRequest, HttpResponse, InboundMessage, StatusUpdate, WebhookError,
 };
 use crate::plugins::{Plugin, PluginError};
+use crate::store::clients::ClientView;
 use crate::store::delivery::Inbound;
 use crate::store::{Store, StoreError, TenantStore};
 
@@ -193,8 +194,8 @@ async fn receive(
         ))
     })?;
     let actor = Actor::Provider(plugin.name().to_owned());
-    let client = match store.client_by_contact(&value).await? {
-        Some(view) => view.client.id(),
+    let (client, contact) = match store.client_by_contact(&value).await? {
+        Some(view) => (view.client.id(), contact_id(&view, &value)?),
         None => {
             let now = Utc::now();
             let name = m
@@ -215,17 +216,31 @@ async fn receive(
                 .map(|u| format!("@{}", u.trim_start_matches('@')));
             let contact = Contact::new(value.clone(), label.as_deref(), now)
                 .map_err(|e| InboundError::Malformed(e.message))?;
+            let created = contact.id;
             match store.create_client(&client, &[contact], &actor).await {
-                Ok(()) => client.id(),
+                Ok(()) => (client.id(), created),
                 // The same sender's first messages arrived at once.
-                Err(StoreError::Conflict { .. }) => store
-                    .client_by_contact(&value)
-                    .await?
-                    .map(|v| v.client.id())
-                    .ok_or_else(|| StoreError::Database("contact vanished".into()))?,
+                Err(StoreError::Conflict { .. }) => {
+                    let view = store
+                        .client_by_contact(&value)
+                        .await?
+                        .ok_or_else(|| StoreError::Database("contact vanished".into()))?;
+                    (view.client.id(), contact_id(&view, &value)?)
+                }
                 Err(e) => return Err(e.into()),
             }
         }
+    };
+    // A message that is only `STOP` or `START` sets the sender's consent.
+    let consent = match ConsentStatus::from_keyword(&m.text) {
+        Some((status, keyword)) => {
+            let source = format!("keyword {keyword} via {}", plugin.name());
+            Some(
+                Consent::set(status, &source, Utc::now())
+                    .map_err(|e| InboundError::Malformed(e.message))?,
+            )
+        }
+        None => None,
     };
     let mut text = m.text.clone();
     let mut attachments = Vec::new();
@@ -271,24 +286,24 @@ async fn receive(
                 message.provider_message_id = Some(m.provider_message_id.clone());
                 Ok(message)
             },
+            consent.as_ref().map(|c| (contact, c)),
             &actor,
         )
         .await;
-    let stored = match outcome {
-        Err(StoreError::Invalid(e)) => {
-            return Err(InboundError::Malformed(format!(
-                "message {}: {}",
-                m.provider_message_id, e.message
-            )));
-        }
-        other => other?,
-    };
-    // After the message is kept, and only the first time it arrives.
-    if let Inbound::Stored { .. } = stored
-        && let Some((status, keyword)) = ConsentStatus::from_keyword(&m.text)
-    {
-        let source = format!("keyword {keyword} via {}", plugin.name());
-        super::opt_out::set(store, &value, status, &source, plugin.name()).await;
+    match outcome {
+        Err(StoreError::Invalid(e)) => Err(InboundError::Malformed(format!(
+            "message {}: {}",
+            m.provider_message_id, e.message
+        ))),
+        other => Ok(other?),
     }
-    Ok(stored)
+}
+
+/// The id of the contact `value` in `view`, the client it was found by.
+fn contact_id(view: &ClientView, value: &ContactValue) -> Result<ContactId, InboundError> {
+    view.contacts
+        .iter()
+        .find(|c| &c.value == value)
+        .map(|c| c.id)
+        .ok_or_else(|| StoreError::Database("a client found by a contact lacks it".into()).into())
 }

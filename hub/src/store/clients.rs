@@ -333,8 +333,23 @@ impl TenantStore {
         consent: &Consent,
         actor: &Actor,
     ) -> StoreResult<ClientId> {
-        let now = consent.at.unwrap_or_else(Utc::now);
         let mut b = self.batch();
+        let client = self.push_consent(&mut b, contact, consent, actor);
+        let mut results = self.run(b).await?;
+        let client: Uuid = results.take(client)?;
+        Ok(ClientId::from_uuid(client))
+    }
+
+    /// The statements and event of a consent change, in `b`'s transaction;
+    /// the index of the statement that yields the contact's client.
+    pub(crate) fn push_consent(
+        &self,
+        b: &mut super::Batch,
+        contact: ContactId,
+        consent: &Consent,
+        actor: &Actor,
+    ) -> usize {
+        let now = consent.at.unwrap_or_else(Utc::now);
         let id = b.bind(self.contact_rid(contact));
         let status = b.bind(consent.status.as_str());
         let at = b.bind(consent.at);
@@ -354,9 +369,7 @@ impl TenantStore {
             ),
             now,
         );
-        let mut results = self.run(b).await?;
-        let client: Uuid = results.take(client)?;
-        Ok(ClientId::from_uuid(client))
+        client
     }
 
     /// "Contact type determines how messages are sent": looks a client up by

@@ -11,8 +11,9 @@ use uuid::Uuid;
 use super::error::{StoreError, StoreResult};
 use super::records::{rid, uuid_value};
 use super::{Store, TenantStore};
+use crate::domain::contact::Consent;
 use crate::domain::events::{Actor, DomainEvent, EventKind};
-use crate::domain::ids::{ChatId, ClientId, MessageId, TenantId};
+use crate::domain::ids::{ChatId, ClientId, ContactId, MessageId, TenantId};
 use crate::domain::message::{DeliveryStatus, Message, Transport};
 
 /// A claimed outbox job: this process may deliver it until the lease ends.
@@ -483,6 +484,7 @@ impl TenantStore {
         provider_message_id: &str,
         client: ClientId,
         message_for: impl FnOnce(ChatId) -> StoreResult<Message>,
+        consent: Option<(ContactId, &Consent)>,
         actor: &Actor,
     ) -> StoreResult<Inbound> {
         // Callers look with `inbound_seen` first (before creating a client);
@@ -497,6 +499,10 @@ impl TenantStore {
                 b.push(format!(
                     "CREATE {r} CONTENT {{ chat: {chat}, message: {message}, created_at: {at} }} RETURN NONE"
                 ));
+                // A keyword's consent lands with its message, or neither does.
+                if let Some((contact, consent)) = consent {
+                    self.push_consent(b, contact, consent, actor);
+                }
             })
             .await;
         match result {
