@@ -46,9 +46,24 @@ impl FileStore {
         Ok(self.dir.join(tenant.to_string()).join(id))
     }
 
-    /// Keeps `bytes` for `tenant`; returns their id (hex SHA-256). Written to a
-    /// temporary file and renamed, so a crash never leaves half a file.
-    pub fn put(&self, tenant: TenantId, bytes: &[u8]) -> Result<String, FileError> {
+    /// Keeps `bytes` for `tenant`; returns their id (hex SHA-256). Runs on a
+    /// blocking thread: hashing, writing and syncing a large file would stall
+    /// every task of an async worker meanwhile.
+    pub async fn put(&self, tenant: TenantId, bytes: Vec<u8>) -> Result<String, FileError> {
+        let store = self.clone();
+        blocking(move || store.put_now(tenant, &bytes)).await
+    }
+
+    /// The bytes of `tenant`'s file `id`, or `None` when it has no such file.
+    pub async fn get(&self, tenant: TenantId, id: &str) -> Result<Option<Vec<u8>>, FileError> {
+        let (store, id) = (self.clone(), id.to_owned());
+        blocking(move || store.get_now(tenant, &id)).await
+    }
+
+    /// Written to a temporary file, synced and renamed, then the folder is
+    /// synced: a crash leaves either the whole file or none, and a file
+    /// whose id was returned survives one.
+    fn put_now(&self, tenant: TenantId, bytes: &[u8]) -> Result<String, FileError> {
         if bytes.len() > self.max_bytes {
             return Err(FileError::TooLarge {
                 size: bytes.len(),
@@ -62,21 +77,34 @@ impl FileStore {
         }
         let folder = path.parent().expect("a tenant folder");
         std::fs::create_dir_all(folder)?;
-        let mut tmp = tempfile_in(folder)?;
-        tmp.1.write_all(bytes)?;
-        tmp.1.sync_all()?;
-        std::fs::rename(&tmp.0, &path)?;
+        let (tmp, mut file) = tempfile_in(folder)?;
+        let written = file
+            .write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e.into());
+        }
+        std::fs::File::open(folder)?.sync_all()?;
         Ok(id)
     }
 
-    /// The bytes of `tenant`'s file `id`, or `None` when it has no such file.
-    pub fn get(&self, tenant: TenantId, id: &str) -> Result<Option<Vec<u8>>, FileError> {
+    fn get_now(&self, tenant: TenantId, id: &str) -> Result<Option<Vec<u8>>, FileError> {
         match std::fs::read(self.path(tenant, id)?) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, FileError> + Send + 'static,
+) -> Result<T, FileError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| FileError::Io(std::io::Error::other(e)))?
 }
 
 /// A new file beside where the final one goes (same file system, so the
@@ -92,26 +120,43 @@ fn tempfile_in(folder: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn files_are_kept_by_hash_once_and_per_tenant() {
+    #[tokio::test]
+    async fn files_are_kept_by_hash_once_and_per_tenant() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileStore::new(dir.path(), 16);
         let (a, b) = (TenantId::new(), TenantId::new());
-        let id = store.put(a, b"hello").unwrap();
+        let id = store.put(a, b"hello".to_vec()).await.unwrap();
         assert_eq!(
             id,
             "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
         );
-        assert_eq!(store.put(a, b"hello").unwrap(), id, "stored once");
-        assert_eq!(store.get(a, &id).unwrap().as_deref(), Some(&b"hello"[..]));
-        assert_eq!(store.get(b, &id).unwrap(), None, "another tenant's file");
+        assert_eq!(
+            store.put(a, b"hello".to_vec()).await.unwrap(),
+            id,
+            "stored once"
+        );
+        assert_eq!(
+            store.get(a, &id).await.unwrap().as_deref(),
+            Some(&b"hello"[..])
+        );
+        assert_eq!(
+            store.get(b, &id).await.unwrap(),
+            None,
+            "another tenant's file"
+        );
         assert!(matches!(
-            store.put(a, &[0; 17]),
+            store.put(a, vec![0; 17]).await,
             Err(FileError::TooLarge { size: 17, max: 16 })
         ));
         assert!(matches!(
-            store.get(a, "../../etc/passwd"),
+            store.get(a, "../../etc/passwd").await,
             Err(FileError::BadId(_))
         ));
+        // Only finished files are left in the tenant's folder.
+        let names: Vec<_> = std::fs::read_dir(dir.path().join(a.to_string()))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, [id]);
     }
 }

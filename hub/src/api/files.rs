@@ -49,7 +49,7 @@ pub async fn download(
         return refuse(StatusCode::FORBIDDEN, "FORBIDDEN", &why);
     }
     // Only the caller's own tenant folder is ever read.
-    match state.intake.files.get(principal.tenant(), &id) {
+    match state.intake.files.get(principal.tenant(), &id).await {
         Ok(Some(bytes)) => (
             [
                 (header::CONTENT_TYPE, "application/octet-stream"),

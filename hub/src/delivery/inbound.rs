@@ -249,7 +249,7 @@ async fn receive(
         match &a.content {
             // Delivered inline (e-mail): kept in the file store.
             Some(bytes) => {
-                let id = match intake.files.put(store.tenant_id(), bytes) {
+                let id = match intake.files.put(store.tenant_id(), bytes.clone()).await {
                     Ok(id) => id,
                     // The message is kept; the text says what was left out.
                     Err(e @ FileError::TooLarge { .. }) => {
