@@ -34,7 +34,7 @@ async fn admin(hub: &Hub) -> String {
 async fn client_by_contact(hub: &Hub, token: &str, kind: &str, value: &str) -> Value {
     hub.gql(
         Some(token),
-        "query($k: ContactKind!, $v: String!) { clientByContact(kind: $k, value: $v) { id displayName contacts { kind value label consent { status } } chat { id } } }",
+        "query($k: ContactKind!, $v: String!) { clientByContact(kind: $k, value: $v) { id displayName contacts { kind value label consent { status source } } chat { id } } }",
         json!({ "k": kind, "v": value }),
     )
     .await
@@ -322,18 +322,6 @@ async fn twilio_replies_leave_as_the_api_expects_and_follow_status_callbacks() {
     );
 }
 
-/// The client with phone `value`: its chat and its contacts' consent.
-async fn phone_consent(hub: &Hub, token: &str, value: &str) -> Value {
-    hub.gql(
-        Some(token),
-        "query($v: String!) { clientByContact(kind: PHONE, value: $v) { chat { id } contacts { consent { status source } } } }",
-        json!({ "v": value }),
-    )
-    .await
-    .ok()["clientByContact"]
-        .clone()
-}
-
 #[tokio::test]
 async fn an_inbound_stop_opts_the_sender_out_and_start_opts_them_back_in() {
     let fake = twilio::Twilio::start().await;
@@ -346,7 +334,7 @@ async fn an_inbound_stop_opts_the_sender_out_and_start_opts_them_back_in() {
         "Hello",
     );
     assert_eq!(twilio::post_webhook(&url, &hello, None).await.0, 200);
-    let client = phone_consent(&hub, &token, "+14155550140").await;
+    let client = client_by_contact(&hub, &token, "PHONE", "+14155550140").await;
     assert_eq!(
         client["contacts"][0]["consent"]["status"], "UNKNOWN",
         "{client}"
@@ -359,7 +347,7 @@ async fn an_inbound_stop_opts_the_sender_out_and_start_opts_them_back_in() {
         " Stop ",
     );
     assert_eq!(twilio::post_webhook(&url, &stop, None).await.0, 200);
-    let client = phone_consent(&hub, &token, "+14155550140").await;
+    let client = client_by_contact(&hub, &token, "PHONE", "+14155550140").await;
     assert_eq!(
         client["contacts"][0]["consent"]["status"], "OPTED_OUT",
         "{client}"
@@ -391,7 +379,7 @@ async fn an_inbound_stop_opts_the_sender_out_and_start_opts_them_back_in() {
         "START",
     );
     assert_eq!(twilio::post_webhook(&url, &start, None).await.0, 200);
-    let client = phone_consent(&hub, &token, "+14155550140").await;
+    let client = client_by_contact(&hub, &token, "PHONE", "+14155550140").await;
     assert_eq!(
         client["contacts"][0]["consent"]["status"], "OPTED_IN",
         "{client}"

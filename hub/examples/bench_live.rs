@@ -65,6 +65,34 @@ fn cpu_seconds(pid: &str) -> (f64, f64) {
     (ticks(11) / 100.0, ticks(12) / 100.0)
 }
 
+/// CPU a server process and this client spend over a stretch of the run,
+/// reported per delivered frame to tell the server's share from the client's.
+struct CpuMeter {
+    server: String,
+    start: [(f64, f64); 2],
+}
+
+impl CpuMeter {
+    fn start(server_pid: u32) -> Self {
+        let server = server_pid.to_string();
+        let start = [cpu_seconds(&server), cpu_seconds("self")];
+        Self { server, start }
+    }
+
+    fn per_frame(&self, frames: usize, server_name: &str) -> String {
+        let millions = frames as f64 / 1e6;
+        let [(su, ss), (cu, cs)] = [cpu_seconds(&self.server), cpu_seconds("self")];
+        let [(su0, ss0), (cu0, cs0)] = self.start;
+        format!(
+            "CPU per frame: {server_name} {:.1} µs user + {:.1} µs system, client {:.1} + {:.1} µs",
+            (su - su0) / millions,
+            (ss - ss0) / millions,
+            (cu - cu0) / millions,
+            (cs - cs0) / millions,
+        )
+    }
+}
+
 async fn gql(
     http: &reqwest::Client,
     url: &str,
@@ -280,8 +308,7 @@ async fn run(
         "{n} subscribers ready (hub pid {pid}, bench pid {}); sending {messages} messages",
         std::process::id()
     );
-    let hub_cpu = cpu_seconds(&pid.to_string());
-    let own_cpu = cpu_seconds("self");
+    let cpu = CpuMeter::start(pid);
     let mut sent_at = Vec::with_capacity(messages);
     let mut latencies = Vec::with_capacity(n * messages);
     for k in 0..messages {
@@ -299,17 +326,7 @@ async fn run(
             }
         }
     }
-    // CPU per delivered frame, to tell the hub's share from this client's.
-    let frames = (n * messages) as f64 / 1e6;
-    let (hub_user, hub_sys) = cpu_seconds(&pid.to_string());
-    let (own_user, own_sys) = cpu_seconds("self");
-    let cpu = format!(
-        "CPU per frame: hub {:.1} µs user + {:.1} µs system, client {:.1} + {:.1} µs",
-        (hub_user - hub_cpu.0) / frames,
-        (hub_sys - hub_cpu.1) / frames,
-        (own_user - own_cpu.0) / frames,
-        (own_sys - own_cpu.1) / frames,
-    );
+    let cpu = cpu.per_frame(n * messages, "hub");
     latencies.sort();
     let per_sub = (rss_idle.saturating_sub(rss_before)) as f64 / n as f64;
     println!(
@@ -427,9 +444,7 @@ mod tcp_floor {
         drop(tx);
         tokio::time::sleep(Duration::from_secs(2)).await;
         let mut latencies = Vec::with_capacity(n * messages);
-        let server_pid = server.id().to_string();
-        let server_cpu = super::cpu_seconds(&server_pid);
-        let own_cpu = super::cpu_seconds("self");
+        let cpu = super::CpuMeter::start(server.id());
         for k in 0..messages as u64 {
             let t0 = Instant::now();
             writeln!(control, "{k}")?;
@@ -445,19 +460,13 @@ mod tcp_floor {
                 }
             }
         }
-        let frames = (n * messages) as f64 / 1e6;
-        let (server_user, server_sys) = super::cpu_seconds(&server_pid);
-        let (own_user, own_sys) = super::cpu_seconds("self");
+        let cpu = cpu.per_frame(n * messages, "server");
         latencies.sort();
         println!(
-            "{n:>6} plain TCP connections, no hub: {messages} messages of {FRAME} bytes: fan-out p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; CPU per frame: server {:.1} µs user + {:.1} µs system, client {:.1} + {:.1} µs",
+            "{n:>6} plain TCP connections, no hub: {messages} messages of {FRAME} bytes: fan-out p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {cpu}",
             super::pct(&latencies, 0.5),
             super::pct(&latencies, 0.99),
             latencies.last().expect("latencies").as_secs_f64() * 1e3,
-            (server_user - server_cpu.0) / frames,
-            (server_sys - server_cpu.1) / frames,
-            (own_user - own_cpu.0) / frames,
-            (own_sys - own_cpu.1) / frames,
         );
         drop(control);
         let _ = server.kill();

@@ -113,12 +113,12 @@ impl From<ApiError> for async_graphql::Error {
         let mut err = async_graphql::Error::new(e.message());
         let code = e.code();
         let field = e.field().map(str::to_owned);
-        let after = match e {
-            ApiError::Resync { after } => Some(after.to_string()),
-            _ => None,
-        };
-        let retry_after = match e {
-            ApiError::SignInLocked { retry_after_secs } => Some(retry_after_secs),
+        // What a client needs to act on the error: where to resume, when to retry.
+        let detail: Option<(&str, async_graphql::Value)> = match e {
+            ApiError::Resync { after } => Some(("after", after.to_string().into())),
+            ApiError::SignInLocked { retry_after_secs } => {
+                Some(("retryAfter", retry_after_secs.into()))
+            }
             _ => None,
         };
         err = err.extend_with(|_, ext| {
@@ -126,11 +126,8 @@ impl From<ApiError> for async_graphql::Error {
             if let Some(f) = &field {
                 ext.set("field", f.as_str());
             }
-            if let Some(a) = &after {
-                ext.set("after", a.as_str());
-            }
-            if let Some(secs) = retry_after {
-                ext.set("retryAfter", secs);
+            if let Some((name, value)) = detail.clone() {
+                ext.set(name, value);
             }
         });
         err

@@ -54,7 +54,6 @@ pub async fn download(
             [
                 (header::CONTENT_TYPE, "application/octet-stream"),
                 (header::CONTENT_DISPOSITION, "attachment"),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
                 (
                     header::CACHE_CONTROL,
                     "private, max-age=31536000, immutable",

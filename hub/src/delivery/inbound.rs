@@ -172,7 +172,7 @@ fn sender_of(plugin: &str, t: Transport, value: &ContactValue, m: &InboundMessag
 async fn receive(
     store: &TenantStore,
     plugin: &Plugin,
-    m: InboundMessage,
+    mut m: InboundMessage,
     intake: &Intake,
 ) -> Result<Inbound, InboundError> {
     if let Some((chat, message)) = store
@@ -244,12 +244,13 @@ async fn receive(
     };
     let mut text = m.text.clone();
     let mut attachments = Vec::new();
-    for a in &m.attachments {
+    for a in std::mem::take(&mut m.attachments) {
         let name = a.file_name.as_deref().unwrap_or(&a.content_type);
-        match &a.content {
+        match a.content {
             // Delivered inline (e-mail): kept in the file store.
             Some(bytes) => {
-                let id = match intake.files.put(store.tenant_id(), bytes.clone()).await {
+                let size = bytes.len() as u64;
+                let id = match intake.files.put(store.tenant_id(), bytes).await {
                     Ok(id) => id,
                     // The message is kept; the text says what was left out.
                     Err(e @ FileError::TooLarge { .. }) => {
@@ -264,7 +265,7 @@ async fn receive(
                     sha256: id,
                     file_name: a.file_name.clone().unwrap_or_else(|| "attachment".into()),
                     content_type: a.content_type.clone(),
-                    size: bytes.len() as u64,
+                    size,
                 });
             }
             // Kept by the provider: its link goes with the text, never dropped.
