@@ -41,6 +41,7 @@ pub struct Config {
     /// `settings` and limit overrides.
     pub plugin: BTreeMap<String, PluginOverrides>,
     pub delivery: DeliveryConfig,
+    pub web: WebConfig,
     /// `tracing` filter, e.g. `info` or `hub=debug,info`.
     pub log: String,
 }
@@ -228,6 +229,22 @@ impl Default for FilesConfig {
     }
 }
 
+/// The web inbox: the static files `npm run build` leaves in
+/// `web-client/dist`, served at `/`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    pub dir: PathBuf,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            dir: "web-client/dist".into(),
+        }
+    }
+}
+
 /// The tenant and admin created on the first start with an empty database.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -253,6 +270,7 @@ impl Default for Config {
             plugins: PluginsConfig::default(),
             plugin: BTreeMap::new(),
             delivery: DeliveryConfig::default(),
+            web: WebConfig::default(),
             log: "info".into(),
         }
     }

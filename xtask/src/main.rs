@@ -2,8 +2,9 @@
 //!
 //! - `run`: build what is needed and start the hub on 127.0.0.1:8080 with
 //!   an embedded database in `./data`.
-//! - `test`: every check and test of the workspace; `test <args>` runs only
-//!   `cargo test` with those arguments (a test file, a name filter).
+//! - `test`: every check and test of the workspace, the web inbox's in a real
+//!   browser included; `test <args>` runs only `cargo test` with those
+//!   arguments (a test file, a name filter), `test web` only the browser tests.
 //! - `schema`: regenerate `schema/graphql/schema.graphql`.
 //! - `bench`: the benchmark programs.
 
@@ -19,6 +20,7 @@ fn main() -> Result<()> {
     match task.as_str() {
         "run" => run(&rest),
         "test" if rest.is_empty() => test(),
+        "test" if rest == ["web"] => test_web(),
         "test" => test_only(&rest),
         "schema" => schema(),
         "bench" => bench(&rest),
@@ -163,8 +165,58 @@ fn ensure_wasm_target() -> Result<()> {
     }
 }
 
+fn npm(args: &[&str]) -> Command {
+    let mut cmd = Command::new("npm");
+    cmd.current_dir(root().join("web-client")).args(args);
+    cmd
+}
+
+/// Installs the web inbox's packages when the lock file changed since the
+/// last install, then builds it into `web-client/dist`.
+fn build_web() -> Result<()> {
+    let web = root().join("web-client");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let installed = modified(&web.join("node_modules/.package-lock.json"));
+    if installed.is_none() || installed < modified(&web.join("package-lock.json")) {
+        status(npm(&["ci", "--no-audit", "--no-fund"]))
+            .context("the web inbox needs Node.js and npm (https://nodejs.org)")?;
+    }
+    status(npm(&["run", "build"]))
+}
+
+/// The browser tests drive Debian's Chromium (a browser download is not
+/// possible everywhere); `CHROMIUM` names another binary.
+fn ensure_chromium() -> Result<()> {
+    if let Some(path) = std::env::var_os("CHROMIUM") {
+        return if Path::new(&path).is_file() {
+            Ok(())
+        } else {
+            bail!("CHROMIUM={} is not a file", Path::new(&path).display())
+        };
+    }
+    if Path::new("/usr/bin/chromium").is_file() {
+        return Ok(());
+    }
+    let root_user = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let apt = |args: &[&str]| {
+        let mut cmd = Command::new(if root_user { "apt-get" } else { "sudo" });
+        if !root_user {
+            cmd.args(["-n", "apt-get"]);
+        }
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    status(apt(&["update", "-qq"]))
+        .and_then(|()| status(apt(&["install", "-y", "-qq", "--no-install-recommends", "chromium"])))
+        .context("the browser tests need Chromium: install Debian's `chromium` package or set CHROMIUM")
+}
+
 fn run(args: &[String]) -> Result<()> {
     build_plugins(&root().join("plugins/dist"), false)?;
+    build_web()?;
     let hub = build_hub()?;
     let mut cmd = Command::new(hub);
     cmd.current_dir(root());
@@ -198,6 +250,8 @@ fn test() -> Result<()> {
         "warnings",
     ]);
     status(clippy)?;
+    build_web()?;
+    status(npm(&["run", "check"])).context("the web inbox does not type-check")?;
     let mut tests = cargo();
     tests.args([
         "test",
@@ -206,7 +260,11 @@ fn test() -> Result<()> {
         "--all-targets",
         "--no-fail-fast",
     ]);
-    status(tests)?;
+    let rust_tests = status(tests);
+    // The browser tests run even when a Rust test failed: both reports help.
+    let browser = browser_tests();
+    rust_tests?;
+    browser?;
     let mut clippy = cargo();
     clippy.args([
         "clippy",
@@ -218,6 +276,24 @@ fn test() -> Result<()> {
         "warnings",
     ]);
     status(clippy)
+}
+
+/// The web inbox's checks and browser tests, against a fresh build of the hub.
+fn test_web() -> Result<()> {
+    build_plugins(&target_dir().join("plugins-dist"), true)?;
+    build_hub()?;
+    build_web()?;
+    status(npm(&["run", "check"]))?;
+    browser_tests()
+}
+
+/// Runs `web-client/e2e` against the release `hub` and the test plugins.
+fn browser_tests() -> Result<()> {
+    ensure_chromium()?;
+    let mut e2e = npm(&["run", "e2e"]);
+    e2e.env("HUB_BIN", target_dir().join("release/hub"))
+        .env("HUB_PLUGINS_DIR", target_dir().join("plugins-dist"));
+    status(e2e)
 }
 
 /// `cargo test` alone, with the arguments given, in the same build as `test`.

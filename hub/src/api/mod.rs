@@ -8,6 +8,7 @@ mod headers;
 mod live;
 mod provider_webhooks;
 mod state;
+mod web;
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ pub use state::AppState;
 /// Requests larger than this are refused before they are parsed.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub fn router(state: AppState) -> Router {
+    let web = web::routes(&state.config.web.dir);
     let schema = graphql::schema(Some(state.clone()));
     let live = live::Live {
         feeds: Arc::new(live::SharedFeeds::new(
@@ -53,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state((state, schema))
         .merge(subscriptions)
+        .merge(web)
         .layer(axum::middleware::map_response(headers::security))
 }
 

@@ -1,0 +1,93 @@
+// The chat list: loaded page by page, kept current by `chatUpdated`.
+
+import { gql } from "./api";
+import { subscribe } from "./live";
+import { CHATS, CHAT_UPDATED } from "./queries";
+import type { ChatSummary, Connection, Transport } from "./types";
+
+const PAGE = 50;
+
+class Inbox {
+  chats = $state<ChatSummary[]>([]);
+  unreadOnly = $state(false);
+  transport = $state<Transport | null>(null);
+  hasMore = $state(false);
+  loading = $state(false);
+  error = $state("");
+  private cursor: string | null = null;
+  private stop: (() => void) | null = null;
+
+  /** Loads the first page for the current filters and starts live updates. */
+  async load(): Promise<void> {
+    this.loading = true;
+    this.error = "";
+    try {
+      const page = await this.fetch(null);
+      this.chats = page.nodes;
+      this.hasMore = page.pageInfo.hasNextPage;
+      this.cursor = page.pageInfo.endCursor;
+    } catch (e) {
+      this.error = e instanceof Error ? e.message : String(e);
+    } finally {
+      this.loading = false;
+    }
+    this.stop ??= subscribe<{ chatUpdated: { cursor: string; chat: ChatSummary } }>(
+      CHAT_UPDATED,
+      {},
+      ({ chatUpdated }) => this.upsert(chatUpdated.chat),
+    );
+  }
+
+  async more(): Promise<void> {
+    if (!this.hasMore || this.loading) return;
+    this.loading = true;
+    try {
+      const page = await this.fetch(this.cursor);
+      const known = new Set(this.chats.map((c) => c.id));
+      this.chats.push(...page.nodes.filter((c) => !known.has(c.id)));
+      this.hasMore = page.pageInfo.hasNextPage;
+      this.cursor = page.pageInfo.endCursor;
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  private async fetch(after: string | null): Promise<Connection<ChatSummary>> {
+    const { chats } = await gql<{ chats: Connection<ChatSummary> }>(CHATS, {
+      first: PAGE,
+      after,
+      unreadOnly: this.unreadOnly,
+      transport: this.transport,
+    });
+    return chats;
+  }
+
+  /** A chat changed: put it where its last message places it. */
+  upsert(chat: ChatSummary): void {
+    const rest = this.chats.filter((c) => c.id !== chat.id);
+    const matches =
+      (!this.unreadOnly || chat.unreadCount > 0) &&
+      (!this.transport || chat.lastTransport === this.transport);
+    if (!matches) {
+      this.chats = rest;
+      return;
+    }
+    const at = chat.lastMessageAt ?? "";
+    const index = rest.findIndex((c) => (c.lastMessageAt ?? "") < at);
+    if (index === -1) {
+      // Older than everything loaded: only show it if the list is complete.
+      if (!this.hasMore) rest.push(chat);
+    } else {
+      rest.splice(index, 0, chat);
+    }
+    this.chats = rest;
+  }
+
+  reset(): void {
+    this.stop?.();
+    this.stop = null;
+    this.chats = [];
+  }
+}
+
+export const inbox = new Inbox();
