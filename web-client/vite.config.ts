@@ -1,10 +1,11 @@
 import { defineConfig } from "vite";
 import { svelte } from "@sveltejs/vite-plugin-svelte";
+import { gzip } from "./gzip";
 
 // `npm run dev` serves the app with hot reload and hands the API to a hub
 // running on its default address (`cargo xtask run`).
 export default defineConfig({
-  plugins: [svelte()],
+  plugins: [svelte(), gzip()],
   build: {
     target: "es2022",
     sourcemap: true,

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod delivery;
+pub mod demo;
 pub mod domain;
 pub mod events;
 pub mod files;

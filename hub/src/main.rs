@@ -22,7 +22,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the hub: migrate, then serve the API.
-    Serve,
+    Serve {
+        /// Fill the first tenant with a sample workspace and simulated
+        /// customers who answer (through the `webhook` plugin): try the
+        /// product without any provider account.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the GraphQL schema (SDL).
@@ -141,12 +147,12 @@ async fn run(command: Command, config: Config) -> Result<()> {
         Command::Plugin {
             command: PluginCommand::List,
         } => plugin_list(&config).await?,
-        Command::Serve => serve(config).await?,
+        Command::Serve { demo } => serve(config, demo).await?,
     }
     Ok(())
 }
 
-async fn serve(config: Config) -> Result<()> {
+async fn serve(mut config: Config, demo: bool) -> Result<()> {
     let store = open_store(&config).await?;
     if !store.has_tenants().await? {
         let b = &config.bootstrap;
@@ -174,6 +180,7 @@ async fn serve(config: Config) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let demo = demo.then(|| hub::demo::Demo::enable(&mut config, addr));
     let public = config
         .public_url
         .clone()
@@ -212,7 +219,9 @@ async fn serve(config: Config) -> Result<()> {
         std::time::Duration::from_millis(config.plugins.poll_ms),
         intake.clone(),
     );
-    let app = hub::api::router(hub::api::AppState {
+    let seed_store = store.clone();
+    let tenant_slug = config.bootstrap.tenant_slug.clone();
+    let mut app = hub::api::router(hub::api::AppState {
         store,
         sign_in: Arc::new(hub::auth::SignInThrottle::from_config(&config.auth)),
         config: Arc::new(config),
@@ -230,8 +239,24 @@ async fn serve(config: Config) -> Result<()> {
         out,
         "Open {public}/graphql to explore the API; sign in with mutation signIn(tenant, email, password)."
     );
+    if demo.is_some() {
+        let _ = writeln!(
+            out,
+            "Demo mode: tenant `{tenant_slug}` gets sample clients, chats and templates, and its customers answer.\n  \
+             Team members lead@example.com, agent@example.com, sales@example.com sign in with \"{}\".",
+            hub::demo::TEAM_PASSWORD
+        );
+    }
     let _ = out.flush();
     drop(out);
+    if let Some(demo) = demo {
+        app = app.merge(demo.router());
+        tokio::spawn(async move {
+            if let Err(e) = demo.seed(&seed_store, &tenant_slug).await {
+                tracing::error!(error = %e, "demo: the sample workspace could not be written");
+            }
+        });
+    }
     tracing::info!(%addr, "listening");
     // Without TCP_NODELAY a small frame written while the previous one is
     // unacknowledged waits for the peer's delayed ACK: 40 ms on Linux, the

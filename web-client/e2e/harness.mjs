@@ -7,7 +7,7 @@
 
 import { spawn } from "node:child_process";
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -71,15 +71,18 @@ export async function startReceiver() {
   return { url: `http://127.0.0.1:${port}/messages`, host: `127.0.0.1:${port}`, received, close: () => server.close() };
 }
 
-/** Starts `hub serve` on a free port with a new database; resolves once it listens. */
-export async function startHub(env = {}) {
+/**
+ * Starts `hub serve` on a free port with a new database; resolves once it
+ * listens. Its log is kept in `ARTIFACTS/<name>-hub.log` when it stops.
+ */
+export async function startHub(name, env = {}, args = []) {
   const dir = mkdtempSync(join(tmpdir(), "hub-e2e-"));
-  const child = spawn(need("HUB_BIN"), ["serve"], {
+  const child = spawn(need("HUB_BIN"), ["serve", ...args], {
     env: {
       PATH: process.env.PATH,
       HUB_DATABASE__URL: `surrealkv://${join(dir, "db")}`,
       HUB_LISTEN: "127.0.0.1:0",
-      HUB_LOG: "warn",
+      HUB_LOG: "info,surrealdb=warn",
       HUB_PLUGINS__DIR: need("HUB_PLUGINS_DIR"),
       HUB_FILES__DIR: join(dir, "files"),
       HUB_WEB__DIR: resolve(here, "..", "dist"),
@@ -109,9 +112,12 @@ export async function startHub(env = {}) {
   return {
     url,
     log,
+    child,
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
+      mkdirSync(ARTIFACTS, { recursive: true });
+      writeFileSync(join(ARTIFACTS, `${name}-hub.log`), log.join(""));
       rmSync(dir, { recursive: true, force: true });
     },
   };

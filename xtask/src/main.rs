@@ -36,7 +36,7 @@ fn main() -> Result<()> {
             eprintln!("  schema  regenerate schema/graphql/schema.graphql");
             eprintln!("  plugins build the provider plugins into plugins/dist");
             eprintln!(
-                "  bench   run a benchmark program: `bench [core] [-- --clients N]`, `bench live [-- --subscribers 1000,10000]` or `bench plugins [-- --calls 5000 --messages 2000]`"
+                "  bench   run a benchmark program: `bench [core] [-- --clients N]`, `bench live [-- --subscribers 1000,10000]`, `bench plugins [-- --calls 5000 --messages 2000]` or `bench web [-- --chats 1000]`"
             );
             bail!("unknown task `{task}`")
         }
@@ -210,8 +210,18 @@ fn ensure_chromium() -> Result<()> {
         cmd
     };
     status(apt(&["update", "-qq"]))
-        .and_then(|()| status(apt(&["install", "-y", "-qq", "--no-install-recommends", "chromium"])))
-        .context("the browser tests need Chromium: install Debian's `chromium` package or set CHROMIUM")
+        .and_then(|()| {
+            status(apt(&[
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                "chromium",
+            ]))
+        })
+        .context(
+            "the browser tests need Chromium: install Debian's `chromium` package or set CHROMIUM",
+        )
 }
 
 fn run(args: &[String]) -> Result<()> {
@@ -220,11 +230,11 @@ fn run(args: &[String]) -> Result<()> {
     let hub = build_hub()?;
     let mut cmd = Command::new(hub);
     cmd.current_dir(root());
-    if args.is_empty() {
+    // `cargo xtask run --demo` is `hub serve --demo`; other arguments are a `hub` command.
+    if args.first().is_none_or(|a| a.starts_with("--")) {
         cmd.arg("serve");
-    } else {
-        cmd.args(args);
     }
+    cmd.args(args);
     status(cmd)
 }
 
@@ -287,6 +297,19 @@ fn test_web() -> Result<()> {
     browser_tests()
 }
 
+/// The inbox's load in Chromium with many chats (`web-client/bench`).
+fn bench_web(args: &[String]) -> Result<()> {
+    build_hub()?;
+    build_web()?;
+    ensure_chromium()?;
+    let mut cmd = npm(&["run", "bench", "--"]);
+    cmd.args(args.iter().filter(|a| *a != "--"))
+        .env("HUB_BIN", target_dir().join("release/hub"))
+        .env("HUB_PLUGINS_DIR", target_dir().join("plugins-dist"))
+        .env("BENCH_OUT", target_dir().join("bench-inbox.json"));
+    status(cmd)
+}
+
 /// Runs `web-client/e2e` against the release `hub` and the test plugins.
 fn browser_tests() -> Result<()> {
     ensure_chromium()?;
@@ -325,6 +348,9 @@ fn schema() -> Result<()> {
 }
 
 fn bench(args: &[String]) -> Result<()> {
+    if args.first().map(String::as_str) == Some("web") {
+        return bench_web(&args[1..]);
+    }
     let (which, rest) = match args.first().map(String::as_str) {
         Some("core") | Some("live") | Some("plugins") => (args[0].as_str(), &args[1..]),
         _ => ("core", args),

@@ -9,6 +9,7 @@ mod live;
 mod provider_webhooks;
 mod state;
 mod web;
+mod widget;
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ pub use state::AppState;
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let web = web::routes(&state.config.web.dir);
+    let widget = widget::routes(state.clone());
     let schema = graphql::schema(Some(state.clone()));
     let live = live::Live {
         feeds: Arc::new(live::SharedFeeds::new(
@@ -55,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state((state, schema))
         .merge(subscriptions)
+        .merge(widget)
         .merge(web)
         .layer(axum::middleware::map_response(headers::security))
 }

@@ -80,7 +80,7 @@ pub async fn handle(
     }
 }
 
-fn error_response(plugin: &str, e: InboundError) -> Response {
+pub(super) fn error_response(plugin: &str, e: InboundError) -> Response {
     let (status, code) = match &e {
         InboundError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
         InboundError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),

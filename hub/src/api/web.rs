@@ -11,7 +11,7 @@ use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::set_header::SetResponseHeader;
 
 /// The app loads its scripts, styles and data from the hub alone. Inline
 /// style attributes are allowed (components set positions and sizes); inline
@@ -38,14 +38,17 @@ pub fn routes(dir: &Path) -> Router {
             async move { (StatusCode::SERVICE_UNAVAILABLE, Html(hint)).into_response() }
         });
     }
-    let assets = ServeDir::new(dir.join("assets")).layer(SetResponseHeaderLayer::overriding(
+    // The build writes a `.gz` beside each text file (web-client/gzip.ts).
+    let assets = SetResponseHeader::overriding(
+        ServeDir::new(dir.join("assets")).precompressed_gzip(),
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
-    ));
-    let pages = ServeDir::new(dir).layer(SetResponseHeaderLayer::overriding(
+    );
+    let pages = SetResponseHeader::overriding(
+        ServeDir::new(dir).precompressed_gzip(),
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-cache"),
-    ));
+    );
     Router::new()
         .nest_service("/assets", assets)
         .fallback_service(pages)

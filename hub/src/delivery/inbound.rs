@@ -10,11 +10,11 @@ use crate::domain::events::Actor;
 use crate::domain::ids::{ContactId, TenantId};
 use crate::domain::message::{AttachmentRef, Message, Sender, Transport};
 use crate::files::{FileError, FileStore};
+use crate::plugins::PluginError;
 use crate::plugins::convert::{status_of, transport_of};
 use crate::plugins::types::{
     HttpRequest, HttpResponse, InboundMessage, StatusUpdate, WebhookError,
 };
-use crate::plugins::{Plugin, PluginError};
 use crate::store::clients::ClientView;
 use crate::store::delivery::Inbound;
 use crate::store::{Store, StoreError, TenantStore};
@@ -96,7 +96,7 @@ pub async fn handle_webhook(
         })?;
     let outcome = store_results(
         &store.tenant(tenant),
-        &plugin,
+        plugin.name(),
         result.messages,
         result.statuses,
         intake,
@@ -105,17 +105,18 @@ pub async fn handle_webhook(
     Ok((result.response, outcome))
 }
 
-/// Stores inbound messages and applies status updates, in order.
+/// Stores inbound messages and applies status updates, in order. `source`
+/// names where they came from: a plugin, or the hub's own website widget.
 pub async fn store_results(
     store: &TenantStore,
-    plugin: &Plugin,
+    source: &str,
     messages: Vec<InboundMessage>,
     statuses: Vec<StatusUpdate>,
     intake: &Intake,
 ) -> Result<Outcome, InboundError> {
     let mut outcome = Outcome::default();
     for m in messages {
-        match receive(store, plugin, m, intake).await? {
+        match receive(store, source, m, intake).await? {
             Inbound::Stored { .. } => outcome.stored += 1,
             Inbound::Duplicate { .. } => outcome.duplicates += 1,
         }
@@ -123,15 +124,15 @@ pub async fn store_results(
     for s in statuses {
         if s.opted_out
             && let Some((transport, recipient)) = store
-                .outbound_recipient(plugin.name(), &s.provider_message_id)
+                .outbound_recipient(source, &s.provider_message_id)
                 .await?
             && let Ok(transport) = transport.parse::<Transport>()
         {
-            super::opt_out::record(store, transport, &recipient, plugin.name()).await;
+            super::opt_out::record(store, transport, &recipient, source).await;
         }
         let status = status_of(s.state, s.reason);
         if store
-            .apply_status(plugin.name(), &s.provider_message_id, status)
+            .apply_status(source, &s.provider_message_id, status)
             .await?
         {
             outcome.statuses += 1;
@@ -171,14 +172,11 @@ fn sender_of(plugin: &str, t: Transport, value: &ContactValue, m: &InboundMessag
 
 async fn receive(
     store: &TenantStore,
-    plugin: &Plugin,
+    source: &str,
     mut m: InboundMessage,
     intake: &Intake,
 ) -> Result<Inbound, InboundError> {
-    if let Some((chat, message)) = store
-        .inbound_seen(plugin.name(), &m.provider_message_id)
-        .await?
-    {
+    if let Some((chat, message)) = store.inbound_seen(source, &m.provider_message_id).await? {
         return Ok(Inbound::Duplicate { chat, message });
     }
     let transport = transport_of(m.channel);
@@ -193,7 +191,7 @@ async fn receive(
             m.provider_message_id, m.sender.address, e.message
         ))
     })?;
-    let actor = Actor::Provider(plugin.name().to_owned());
+    let actor = Actor::Provider(source.to_owned());
     let (client, contact) = match store.client_by_contact(&value).await? {
         Some(view) => (view.client.id(), contact_id(&view, &value)?),
         None => {
@@ -234,7 +232,7 @@ async fn receive(
     // A message that is only `STOP` or `START` sets the sender's consent.
     let consent = match ConsentStatus::from_keyword(&m.text) {
         Some((status, keyword)) => {
-            let source = format!("keyword {keyword} via {}", plugin.name());
+            let source = format!("keyword {keyword} via {}", source);
             Some(
                 Consent::set(status, &source, Utc::now())
                     .map_err(|e| InboundError::Malformed(e.message))?,
@@ -274,10 +272,10 @@ async fn receive(
     }
     // History is ordered by arrival; the provider's own clock is not trusted.
     let at = Utc::now();
-    let sender = sender_of(plugin.name(), transport, &value, &m);
+    let sender = sender_of(source, transport, &value, &m);
     let outcome = store
         .receive_from_provider(
-            plugin.name(),
+            source,
             &m.provider_message_id,
             client,
             |chat| {

@@ -7,3 +7,4 @@ pub mod outbox;
 pub mod poller;
 pub mod transports;
 pub mod webhooks;
+pub mod website;

@@ -14,8 +14,9 @@ use futures_util::StreamExt;
 use tokio::sync::Notify;
 
 use super::transports::Transports;
+use super::website;
 use crate::config::DeliveryConfig;
-use crate::domain::message::{Direction, Message, Transport};
+use crate::domain::message::{DeliveryStatus, Direction, Message, Transport};
 use crate::plugins::convert::{channel_of, status_of};
 use crate::plugins::types::{OutboundMessage, SendError};
 use crate::store::delivery::OutboxJob;
@@ -177,6 +178,22 @@ impl OutboxWorker {
         };
         let route = match self.transports.route(job.tenant_id(), transport).await {
             Ok(Some(r)) => r,
+            // The hub's own widget carries website messages unless a plugin
+            // was set up to: the visitor fetches them from the hub.
+            Ok(None) if transport == Transport::Website => {
+                let recorded = store
+                    .record_sent(
+                        job,
+                        website::SOURCE,
+                        &message.id().to_string(),
+                        DeliveryStatus::Sent,
+                    )
+                    .await;
+                return match recorded {
+                    Ok(()) => (Some(website::SOURCE.to_owned()), None),
+                    Err(e) => (None, Next::retry(format!("database: {e}"))),
+                };
+            }
             Ok(None) => {
                 return (
                     None,

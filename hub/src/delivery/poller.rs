@@ -107,7 +107,7 @@ async fn poll_loop(
             Ok(Ok(r)) => {
                 failures = 0;
                 let next = r.next_poll_ms;
-                match store_results(&ts, &plugin, r.messages, r.statuses, intake).await {
+                match store_results(&ts, plugin.name(), r.messages, r.statuses, intake).await {
                     Ok(_) => {
                         if let Err(e) = ts.set_poll_cursor(plugin_name, r.cursor.as_deref()).await {
                             tracing::error!(

@@ -64,10 +64,11 @@ impl Transports {
         }
     }
 
-    /// The transports some configured plugin carries for `tenant`.
+    /// The transports some configured plugin carries for `tenant`, and the
+    /// website, which the hub's own widget carries when no plugin does.
     pub async fn available(&self, tenant: TenantId) -> StoreResult<Vec<Transport>> {
         let stored = self.store.tenant(tenant).plugin_settings().await?;
-        let mut out = Vec::new();
+        let mut out = vec![Transport::Website];
         for p in self.host.all() {
             if let Some((_, channels, _)) = self.effective(p.name(), stored.get(p.name())) {
                 for t in channels {
@@ -81,7 +82,9 @@ impl Transports {
     }
 
     /// The plugin for `transport`: one the tenant configured itself comes
-    /// before one running on the operator's defaults; ties go by name.
+    /// before one running on the operator's defaults; ties go by name. The
+    /// website is the hub's own (its widget) unless the tenant's admin set a
+    /// plugin to carry it: operator defaults never take it over.
     pub async fn route(
         &self,
         tenant: TenantId,
@@ -97,7 +100,7 @@ impl Transports {
             else {
                 continue;
             };
-            if !channels.contains(&transport) {
+            if !channels.contains(&transport) || (transport == Transport::Website && !own) {
                 continue;
             }
             if best.as_ref().is_none_or(|(b, _)| own && !*b) {

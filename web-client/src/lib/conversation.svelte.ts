@@ -4,10 +4,13 @@
 import { gql } from "./api";
 import { subscribe } from "./live";
 import { CHAT, CLIENT, HISTORY, MARK_READ, MESSAGE_ADDED, SEND, STATUS_CHANGED } from "./queries";
-import type { ChatSummary, Client, Connection, Message, Transport } from "./types";
+import type { ChatSummary, Client, Connection, DeliveryStatus, Message, Transport } from "./types";
 import { inbox } from "./inbox.svelte";
 
 type MessageEvent = { cursor: string; kind: string; message: Message };
+
+/** How far along delivery a status is; a failure is final. */
+const PROGRESS: Record<DeliveryStatus, number> = { QUEUED: 0, SENT: 1, DELIVERED: 2, READ: 3, FAILED: 4 };
 
 export class Conversation {
   chat = $state<ChatSummary | null>(null);
@@ -69,11 +72,15 @@ export class Conversation {
     this.before = page.pageInfo.endCursor;
   }
 
-  /** A message arrived or changed: replace it, or add it in time order. */
+  /**
+   * A message arrived or changed: replace it, or add it in time order. Live
+   * events and a mutation's answer race, so an older status never replaces
+   * a newer one.
+   */
   put(message: Message): void {
     const at = this.messages.findIndex((m) => m.id === message.id);
     if (at >= 0) {
-      this.messages[at] = message;
+      if (PROGRESS[message.status] >= PROGRESS[this.messages[at]!.status]) this.messages[at] = message;
       return;
     }
     let index = this.messages.length;
