@@ -254,7 +254,7 @@ pub const REPLIES: &[(&[&str], &str)] = &[
     ),
     (
         &["ship", "deliver", "tracking", "order"],
-        "Great, thanks for the update! 📦",
+        "Great, thanks for the update!",
     ),
     (
         &["open", "hours", "saturday"],

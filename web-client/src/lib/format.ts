@@ -65,3 +65,8 @@ export function initials(name: string): string {
     .map((w) => w[0]!.toUpperCase())
     .join("");
 }
+
+/** A contact as people read it: a website visitor's long opaque id is cut short. */
+export function contactText(c: { kind: string; value: string }): string {
+  return c.kind === "WEBSITE" && c.value.length > 16 ? `${c.value.slice(0, 14)}…` : c.value;
+}

@@ -2,7 +2,8 @@
 //   <script src="https://hub.example.com/widget.js" data-tenant="acme" async></script>
 // to its pages; visitors chat with the team from a button in the corner.
 // Everything lives in a shadow root, so the host page's styles neither leak
-// in nor get touched. The visitor's token stays in this site's localStorage,
+// in nor get touched. The source stays ASCII (entities in markup): a host
+// page in another encoding reads the script in its own. The visitor's token stays in this site's localStorage,
 // so the conversation survives reloads.
 
 import { css } from "./style";
@@ -43,11 +44,11 @@ function start(script: HTMLScriptElement) {
       <span class="badge" hidden></span>
     </button>
     <section class="panel" role="dialog" aria-label="${escape(title)}" hidden>
-      <header><strong>${escape(title)}</strong><button class="close" aria-label="Close">×</button></header>
+      <header><strong>${escape(title)}</strong><button class="close" aria-label="Close">&times;</button></header>
       <ol class="messages" aria-live="polite"><li class="note">${escape(greeting)}</li></ol>
       <p class="error" role="alert" hidden></p>
       <form>
-        <textarea rows="2" placeholder="Write a message…" aria-label="Message"></textarea>
+        <textarea rows="2" placeholder="Write a message&hellip;" aria-label="Message"></textarea>
         <button type="submit" class="send">Send</button>
       </form>
     </section>`;
