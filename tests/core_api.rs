@@ -826,6 +826,22 @@ async fn wrong_passwords_lock_that_account_for_a_while_and_only_that_account() {
 }
 
 #[tokio::test]
+async fn without_a_built_inbox_the_front_page_says_how_to_build_it() {
+    let data = DataDir::new();
+    let empty = tempfile::tempdir().unwrap();
+    let hub = data.start_with(&[("HUB_WEB__DIR", empty.path().to_str().unwrap())]);
+    let r = reqwest::get(format!("{}/", hub.url)).await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("cargo xtask run"), "{body}");
+    assert!(body.contains("web.dir"), "{body}");
+    let other = reqwest::get(format!("{}/assets/app.js", hub.url))
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404, "only the front page explains");
+}
+
+#[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let (_d, hub, token) = admin_hub().await;
     let http = reqwest::Client::new();

@@ -33,10 +33,12 @@ pub fn routes(dir: &Path) -> Router {
              (setting <code>web.dir</code>). The API is at <a href=\"/graphql\">/graphql</a>.</p>",
             html_escape(&dir.display().to_string())
         );
-        return Router::new().fallback(move || {
-            let hint = hint.clone();
-            async move { (StatusCode::SERVICE_UNAVAILABLE, Html(hint)).into_response() }
-        });
+        return Router::new().route(
+            "/",
+            axum::routing::get(move || async move {
+                (StatusCode::SERVICE_UNAVAILABLE, Html(hint)).into_response()
+            }),
+        );
     }
     // The build writes a `.gz` beside each text file (web-client/gzip.ts).
     let assets = SetResponseHeader::overriding(
