@@ -41,6 +41,7 @@ function verify(header, body) {
  * The integration behind the `webhook` plugin: checks each message's
  * signature, accepts it with an id of its own, then reports it delivered
  * through the status callback URL the hub gave, signed as the plugin expects.
+ * A text starting `[refuse]` is answered 422, which fails it for good.
  */
 export async function startReceiver() {
   const received = [];
@@ -55,6 +56,12 @@ export async function startReceiver() {
       }
       const message = JSON.parse(body.toString());
       received.push(message);
+      // A message the test wants refused for good, as a real mail bridge
+      // refuses an unknown mailbox.
+      if (message.text.startsWith("[refuse]")) {
+        res.writeHead(422, { "content-type": "text/plain" }).end("the mailbox does not exist");
+        return;
+      }
       const id = `rcv-${message.id}`;
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id }));
       await new Promise((r) => setTimeout(r, 300));
