@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::path::Path;
+
 use serde_json::{Value, json};
 use support::{ADMIN_PASSWORD, DataDir};
 
@@ -1083,4 +1085,94 @@ async fn bad_configuration_is_refused_with_the_key_named() {
     let (ok, out, _) = data.run(&["migrate"], &[]);
     assert!(ok);
     assert!(out.contains("schema version 2"), "{out}");
+}
+
+/// Runs SurrealQL on a stopped hub's embedded database, as someone with
+/// access to the data directory could (the `surql` example, a process of its
+/// own: the database stays locked until the process that opened it ends).
+fn tamper(data: &DataDir, sql: &str) {
+    let surql = Path::new(support::hub_bin())
+        .parent()
+        .unwrap()
+        .join("examples/surql");
+    assert!(
+        surql.is_file(),
+        "{} is missing: `cargo xtask test` builds it",
+        surql.display()
+    );
+    let mut child = std::process::Command::new(&surql)
+        .arg(data.db_url())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), sql.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "surql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn audited_hub(clients: usize) -> DataDir {
+    let data = DataDir::new();
+    // Two runs of the hub: the chain carries on across a restart.
+    for run in 0..2 {
+        let hub = data.start();
+        let token = hub
+            .sign_in("default", "admin@example.com", ADMIN_PASSWORD)
+            .await;
+        for i in 0..clients {
+            hub.create_client(&token, json!({ "firstName": format!("Audit {run}-{i}") }))
+                .await;
+        }
+        hub.stop();
+    }
+    data
+}
+
+#[tokio::test]
+async fn hub_audit_verify_finds_an_edited_or_removed_entry() {
+    let data = audited_hub(3).await;
+    let (ok, out, err) = data.run(&["audit", "verify"], &[]);
+    assert!(ok, "an untouched log verifies: {out}{err}");
+    assert!(out.starts_with("default: ok, "), "{out}");
+
+    // Someone with database access lifts the field's READONLY and edits an entry.
+    tamper(
+        &data,
+        "DEFINE FIELD OVERWRITE data ON event TYPE object FLEXIBLE;
+         LET $e = (SELECT VALUE id FROM event WHERE kind = 'client.created' ORDER BY seq LIMIT 1)[0];
+         UPDATE $e SET data.firstName = 'Mallory';",
+    );
+    let (ok, out, err) = data.run(&["audit", "verify"], &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("TAMPERED: entry") && out.contains("was edited"),
+        "{out}{err}"
+    );
+
+    let data = audited_hub(3).await;
+    tamper(
+        &data,
+        "LET $e = (SELECT VALUE id FROM event WHERE kind = 'client.created' ORDER BY seq LIMIT 1)[0];
+         DELETE $e;",
+    );
+    let (ok, out, _) = data.run(&["audit", "verify", "--tenant", "default"], &[]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("the chain breaks at entry"), "{out}");
+
+    // The newest entries removed: only the head knows.
+    let data = audited_hub(2).await;
+    tamper(
+        &data,
+        "LET $e = (SELECT VALUE id FROM event ORDER BY seq DESC LIMIT 1)[0]; DELETE $e;",
+    );
+    let (ok, out, _) = data.run(&["audit", "verify"], &[]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("removed from the end"), "{out}");
+    let (ok, _, err) = data.run(&["audit", "verify", "--tenant", "nope"], &[]);
+    assert!(!ok && err.contains("no tenant `nope`"), "{err}");
 }

@@ -43,6 +43,22 @@ enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every tenant's log (or one) against its hash chain: an edited,
+    /// removed or reordered entry is reported and the command fails.
+    Verify {
+        /// A tenant's slug; all tenants when left out.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -148,6 +164,9 @@ async fn run(command: Command, config: Config) -> Result<()> {
             command: PluginCommand::List,
         } => plugin_list(&config).await?,
         Command::Serve { demo } => serve(config, demo).await?,
+        Command::Audit {
+            command: AuditCommand::Verify { tenant },
+        } => audit_verify(&config, tenant.as_deref()).await?,
     }
     Ok(())
 }
@@ -269,6 +288,47 @@ async fn serve(mut config: Config, demo: bool) -> Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    Ok(())
+}
+
+async fn audit_verify(config: &Config, only: Option<&str>) -> Result<()> {
+    let store = open_store(config).await?;
+    let tenants: Vec<_> = store
+        .tenants()
+        .await?
+        .into_iter()
+        .filter(|t| only.is_none_or(|slug| t.slug == slug))
+        .collect();
+    if let Some(slug) = only
+        && tenants.is_empty()
+    {
+        anyhow::bail!("no tenant `{slug}`");
+    }
+    let mut broken = 0;
+    for t in &tenants {
+        match store.tenant(t.id).verify_audit_chain().await? {
+            Ok(v) => {
+                print!("{}: ok, {} entries, head {}", t.slug, v.entries, v.head);
+                if v.unchained > 0 {
+                    print!(
+                        " ({} older entries from before the chain, not covered)",
+                        v.unchained
+                    );
+                }
+                if v.erased > 0 {
+                    print!(" ({} erased, covered by their digests)", v.erased);
+                }
+                println!();
+            }
+            Err(b) => {
+                broken += 1;
+                println!("{}: TAMPERED: {b}", t.slug);
+            }
+        }
+    }
+    if broken > 0 {
+        anyhow::bail!("the audit log of {broken} tenant(s) failed verification");
+    }
     Ok(())
 }
 

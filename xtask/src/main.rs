@@ -323,6 +323,10 @@ fn browser_tests() -> Result<()> {
 fn test_only(args: &[String]) -> Result<()> {
     // The end-to-end tests build the plugins for this target.
     ensure_wasm_target()?;
+    // Some end-to-end tests run the `surql` example.
+    let mut examples = cargo();
+    examples.args(["build", "--release", "-p", "hub", "--examples"]);
+    status(examples)?;
     let mut tests = cargo();
     tests.args(["test", "--release", "--workspace"]);
     tests.args(args);

@@ -4,6 +4,7 @@
 //! rule of the business requirements lives in constructors and methods that
 //! cannot produce an invalid value, so the other layers cannot forget one.
 
+pub mod audit;
 pub mod chat;
 pub mod client;
 pub mod contact;

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 
 use super::error::{StoreError, StoreResult, classify};
 use super::records::{rid, uuid_value};
+use crate::domain::audit;
 use crate::domain::events::DomainEvent;
 use crate::domain::ids::{EventId, TenantId};
 
@@ -50,22 +51,40 @@ impl Batch {
         self.statements.len() - 1
     }
 
-    /// Appends `event` to the tenant's log.
+    /// Appends `event` to the tenant's log, chained to the tenant's previous
+    /// entry (see [`crate::domain::audit`]).
     pub fn event(&mut self, event: &DomainEvent, at: DateTime<Utc>) {
         let event_id = EventId::new().uuid();
+        let actor_text = event.actor.to_string();
+        let digest = audit::digest(&audit::EntryContent {
+            id: &event_id.to_string(),
+            tenant: &self.tenant.to_string(),
+            kind: event.kind.as_str(),
+            actor: &actor_text,
+            target: &event.target,
+            data: &event.data,
+            at,
+        });
         let id = self.bind(rid(
             "event",
             [uuid_value(self.tenant.uuid()), uuid_value(event_id)],
         ));
         let rank = self.bind(super::ranks::newest_first(event_id));
         let kind = self.bind(event.kind.as_str());
-        let actor = self.bind(event.actor.to_string());
+        let actor = self.bind(actor_text);
         let target = self.bind(event.target.clone());
         let data = self.bind(event.data.clone());
         let at = self.bind(at);
+        let digest = self.bind(digest);
+        let head = self.bind(rid("audit_chain", [uuid_value(self.tenant.uuid())]));
         self.push("LET $seq = (UPSERT counter:events SET n += 1 RETURN VALUE n)[0]");
+        // The same link as `audit::link`: sha256 of the previous value's hex
+        // followed by this digest's.
         self.push(format!(
-            "CREATE {id} CONTENT {{ seq: $seq, tenant: $tenant, kind: {kind}, actor: {actor}, target: {target}, data: {data}, at: {at}, rank: {rank} }} RETURN NONE"
+            "LET $chain = (UPSERT {head} SET count += 1, head = crypto::sha256((head ?? '') + {digest}) RETURN VALUE head)[0]"
+        ));
+        self.push(format!(
+            "CREATE {id} CONTENT {{ seq: $seq, tenant: $tenant, kind: {kind}, actor: {actor}, target: {target}, data: {data}, at: {at}, rank: {rank}, digest: {digest}, chain: $chain }} RETURN NONE"
         ));
         self.events += 1;
     }

@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "delivery",
         include_str!("../../../schema/surql/0002_delivery.surql"),
     ),
+    (
+        3,
+        "audit_chain",
+        include_str!("../../../schema/surql/0003_audit_chain.surql"),
+    ),
 ];
 
 pub(crate) async fn current_version(db: &Surreal<Any>) -> StoreResult<i64> {

@@ -3,6 +3,7 @@
 //! [`Store`] is the database; [`TenantStore`] is the only way to touch a
 //! tenant's data, and it is bound to exactly one tenant when it is made.
 
+mod audit;
 mod batch;
 pub mod chats;
 pub mod clients;

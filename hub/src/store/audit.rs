@@ -1,0 +1,83 @@
+//! Verifying a tenant's audit chain against what is stored.
+
+use chrono::{DateTime, Utc};
+use surrealdb::types::{RecordId, SurrealValue};
+use uuid::Uuid;
+
+use super::TenantStore;
+use super::error::StoreResult;
+use super::records::{rid, uuid_part, uuid_value};
+use crate::domain::audit::{self, Break, EntryContent, StoredEntry, Verified, Verifier};
+
+/// Entries read per round trip.
+const PAGE: i64 = 1_000;
+
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct ChainRow {
+    seq: i64,
+    id: RecordId,
+    kind: String,
+    actor: String,
+    target: String,
+    data: serde_json::Value,
+    at: DateTime<Utc>,
+    digest: Option<String>,
+    chain: Option<String>,
+}
+
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct HeadRow {
+    head: String,
+    count: i64,
+}
+
+impl TenantStore {
+    /// Reads the tenant's whole log in order and checks every entry and link.
+    pub async fn verify_audit_chain(&self) -> StoreResult<Result<Verified, Break>> {
+        let tenant = self.tenant.to_string();
+        let mut verifier = Verifier::default();
+        let mut after = 0i64;
+        loop {
+            let rows: Vec<ChainRow> = self
+                .db()
+                .query("SELECT seq, id, kind, actor, target, data, at, digest, chain FROM event WHERE tenant = $tenant AND seq > $after ORDER BY seq LIMIT $limit")
+                .bind(("tenant", self.tenant.uuid()))
+                .bind(("after", after))
+                .bind(("limit", PAGE))
+                .await?
+                .take(0)?;
+            let Some(last) = rows.last() else { break };
+            after = last.seq;
+            for row in &rows {
+                let id: Uuid = uuid_part(&row.id, 1)?;
+                let content_digest = audit::digest(&EntryContent {
+                    id: &id.to_string(),
+                    tenant: &tenant,
+                    kind: &row.kind,
+                    actor: &row.actor,
+                    target: &row.target,
+                    data: &row.data,
+                    at: row.at,
+                });
+                verifier.push(&StoredEntry {
+                    seq: row.seq,
+                    content_digest: Some(content_digest),
+                    digest: row.digest.clone(),
+                    chain: row.chain.clone(),
+                });
+            }
+        }
+        let heads: Vec<HeadRow> = self
+            .db()
+            .query("SELECT head, count FROM $head")
+            .bind(("head", rid("audit_chain", [uuid_value(self.tenant.uuid())])))
+            .await?
+            .take(0)?;
+        let head = heads
+            .first()
+            .map(|h| (h.head.as_str(), h.count.max(0) as u64));
+        Ok(verifier.finish(head))
+    }
+}
