@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 use support::{ADMIN_PASSWORD, DataDir};
 
@@ -1087,33 +1085,9 @@ async fn bad_configuration_is_refused_with_the_key_named() {
     assert!(out.contains("schema version 2"), "{out}");
 }
 
-/// Runs SurrealQL on a stopped hub's embedded database, as someone with
-/// access to the data directory could (the `surql` example, a process of its
-/// own: the database stays locked until the process that opened it ends).
+/// Edits a stopped hub's database as someone with access to it could.
 fn tamper(data: &DataDir, sql: &str) {
-    let surql = Path::new(support::hub_bin())
-        .parent()
-        .unwrap()
-        .join("examples/surql");
-    assert!(
-        surql.is_file(),
-        "{} is missing: `cargo xtask test` builds it",
-        surql.display()
-    );
-    let mut child = std::process::Command::new(&surql)
-        .arg(data.db_url())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), sql.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "surql failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::surql(data, sql);
 }
 
 async fn audited_hub(clients: usize) -> DataDir {

@@ -1248,3 +1248,218 @@ async fn email_with_refused_credentials_fails_with_the_servers_words() {
     assert!(reason.contains("535"), "{reason}");
     assert!(server.wait_for(1, Duration::from_millis(300)).is_empty());
 }
+
+/// Every record of every table of a stopped hub's database, as JSON text.
+fn dump_database(data: &DataDir) -> String {
+    let info = support::surql(data, "INFO FOR DB;");
+    let tables: Vec<String> = info[0]["tables"]
+        .as_object()
+        .expect("INFO FOR DB lists tables")
+        .keys()
+        .cloned()
+        .collect();
+    assert!(tables.iter().any(|t| t == "event"), "{tables:?}");
+    let sql: String = tables
+        .iter()
+        .map(|t| format!("SELECT * FROM `{t}`;"))
+        .collect();
+    support::surql(data, &sql)
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every file under `dir`, read whole.
+fn all_files(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                out.extend(all_files(&path));
+            } else {
+                out.push(std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_export_holds_everything_and_an_erasure_leaves_no_trace() {
+    let server = smtp::SmtpServer::start();
+    let data = DataDir::new();
+    let (hub, token) = email_hub(&data, &server, &[]).await;
+    // Ann writes in with a photo; a phone number and her consent are added.
+    assert_eq!(
+        post_mailgun(
+            &hub,
+            &customer_mail("gdpr-1@customer.example", None),
+            MAILGUN_KEY,
+            0
+        )
+        .await,
+        200
+    );
+    let ann = client_by_contact(&hub, &token, "EMAIL", "ann@customer.example").await;
+    let ann_id = ann["id"].as_str().unwrap().to_owned();
+    let added = hub
+        .gql(
+            Some(&token),
+            "mutation($c: ID!) { addContact(clientId: $c, input: { kind: PHONE, value: \"+14155550142\" }) { contacts { id value } } }",
+            json!({ "c": ann_id }),
+        )
+        .await;
+    let phone_id = added.ok()["addContact"]["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["value"] == "+14155550142")
+        .unwrap()["id"]
+        .clone();
+    hub.gql(
+        Some(&token),
+        "mutation($c: ID!) { setContactConsent(contactId: $c, status: OPTED_IN, source: \"signed form\") { id } }",
+        json!({ "c": phone_id }),
+    )
+    .await
+    .ok();
+    // Bob is another client: nothing of his may go.
+    let bob = hub
+        .create_client(&token, json!({ "firstName": "Bob", "lastName": "Keeper", "contacts": [{ "kind": "EMAIL", "value": "bob@keeper.example" }] }))
+        .await;
+    let bob_chat = hub.open_chat(&token, bob["id"].as_str().unwrap()).await;
+    hub.gql(
+        Some(&token),
+        "mutation($c: ID!) { logInboundMessage(input: { chatId: $c, text: \"Bob called about his order\", transport: PHONE }) { id } }",
+        json!({ "c": bob_chat }),
+    )
+    .await
+    .ok();
+
+    // Access: one archive with profile, contacts and consent, messages, history and the photo.
+    let agent = hub
+        .user_with_role(&token, "default", "agent@example.com", "AGENT")
+        .await;
+    let refused = hub
+        .gql(
+            Some(&agent),
+            "mutation($c: ID!) { exportClient(id: $c) }",
+            json!({ "c": ann_id }),
+        )
+        .await;
+    assert_eq!(refused.code(), "FORBIDDEN");
+    let export = hub
+        .gql(
+            Some(&token),
+            "mutation($c: ID!) { exportClient(id: $c) }",
+            json!({ "c": ann_id }),
+        )
+        .await;
+    let archive = &export.ok()["exportClient"];
+    assert_eq!(archive["format"], "hub.client-export/1");
+    assert_eq!(archive["client"]["first_name"], "Ann Customer");
+    let contacts = archive["contacts"].as_array().unwrap();
+    assert!(
+        contacts
+            .iter()
+            .any(|c| c["value"] == "ann@customer.example"),
+        "{contacts:?}"
+    );
+    assert!(
+        contacts
+            .iter()
+            .any(|c| c["value"] == "+14155550142" && c["consent"]["source"] == "signed form"),
+        "{contacts:?}"
+    );
+    let messages = archive["messages"].as_array().unwrap();
+    assert!(
+        messages[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("The lamp arrived broken"),
+        "{messages:?}"
+    );
+    let blob = messages[0]["attachments"][0]["blob_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let photo = archive["files"][&blob].as_str().expect("the photo, inline");
+    assert!(!photo.is_empty());
+    let history = archive["history"].as_array().unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|e| e["kind"] == "contact.consent_changed"),
+        "{history:?}"
+    );
+
+    // Erasure: an agent may not; an admin may, and it is audited.
+    let refused = hub
+        .gql(
+            Some(&agent),
+            "mutation($c: ID!) { eraseClient(id: $c) { messages } }",
+            json!({ "c": ann_id }),
+        )
+        .await;
+    assert_eq!(refused.code(), "FORBIDDEN");
+    let erased = hub
+        .gql(
+            Some(&token),
+            "mutation($c: ID!) { eraseClient(id: $c) { contacts messages auditEntries files } }",
+            json!({ "c": ann_id }),
+        )
+        .await;
+    let report = &erased.ok()["eraseClient"];
+    assert_eq!(report["contacts"], 2, "{report}");
+    assert_eq!(report["messages"], 1, "{report}");
+    assert_eq!(report["files"], 1, "{report}");
+    assert!(report["auditEntries"].as_i64().unwrap() >= 5, "{report}");
+    let gone = hub
+        .gql(
+            Some(&token),
+            "query($c: ID!) { client(id: $c) { id } }",
+            json!({ "c": ann_id }),
+        )
+        .await;
+    assert_eq!(gone.code(), "NOT_FOUND");
+    let log = hub
+        .gql(
+            Some(&token),
+            "{ auditLog(first: 5) { nodes { kind target data } } }",
+            json!({}),
+        )
+        .await;
+    let newest = &log.ok()["auditLog"]["nodes"][0];
+    assert_eq!(newest["kind"], "client.erased");
+    assert_eq!(newest["target"], format!("client:{ann_id}"));
+    hub.stop();
+
+    // No trace in any record of any table, nor in the file store.
+    let dump = dump_database(&data);
+    for trace in [
+        "Ann Customer",
+        "ann@customer.example",
+        "+14155550142",
+        "lamp arrived broken",
+        "lamp.jpg",
+        "signed form",
+        "gdpr-1@customer.example",
+    ] {
+        assert!(!dump.contains(trace), "`{trace}` is still in the database");
+    }
+    assert!(
+        dump.contains("Bob called about his order"),
+        "another client's data stays"
+    );
+    assert!(dump.contains("bob@keeper.example"));
+    let jpeg = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, photo).unwrap();
+    for file in all_files(&data.path().join("files")) {
+        assert!(file != jpeg, "the photo is still in the file store");
+    }
+    // The log still verifies: the erased entries keep their digests.
+    let (ok, out, err) = data.run(&["audit", "verify"], &[]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("erased, covered by their digests"), "{out}");
+}

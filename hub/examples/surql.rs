@@ -1,6 +1,7 @@
 //! Runs SurrealQL from standard input against a hub database and prints each
-//! statement's result: for looking into a stopped hub's embedded data, and for
-//! tests that act as someone with access to the data directory.
+//! statement's result as one line of JSON: for looking into a stopped hub's
+//! embedded data, and for tests that act as someone with access to the data
+//! directory.
 //!
 //! `surql surrealkv://data/db < statements.surql` (namespace and database
 //! `hub`, as the hub's defaults; a `ws://` server takes `--user`/`--pass`).
@@ -33,6 +34,9 @@ async fn main() -> Result<()> {
     if let Some((i, error)) = response.take_errors().into_iter().next() {
         anyhow::bail!("statement {i} failed: {error}");
     }
-    println!("ok");
+    for i in 0..response.num_statements() {
+        let value: surrealdb::types::Value = response.take(i)?;
+        println!("{}", value.into_json_value());
+    }
     Ok(())
 }

@@ -60,6 +60,17 @@ impl FileStore {
         blocking(move || store.get_now(tenant, &id)).await
     }
 
+    /// Removes `tenant`'s file `id` for good (an erasure); a missing file is fine.
+    pub async fn remove(&self, tenant: TenantId, id: &str) -> Result<(), FileError> {
+        let path = self.path(tenant, id)?;
+        blocking(move || match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        })
+        .await
+    }
+
     /// Written to a temporary file, synced and renamed, then the folder is
     /// synced: a crash leaves either the whole file or none, and a file
     /// whose id was returned survives one.

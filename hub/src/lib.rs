@@ -14,4 +14,5 @@ pub mod domain;
 pub mod events;
 pub mod files;
 pub mod plugins;
+pub mod privacy;
 pub mod store;

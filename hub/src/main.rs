@@ -43,10 +43,37 @@ enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// A client's data under GDPR: export everything held, or erase it.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Print everything held about a client as one JSON archive.
+    Export {
+        #[arg(long)]
+        tenant: String,
+        /// The client's id.
+        #[arg(long)]
+        id: String,
+    },
+    /// Remove a client and all their data for good (not undone by restore).
+    Erase {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        id: String,
+        /// Confirms that the erasure cannot be undone.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -164,6 +191,7 @@ async fn run(command: Command, config: Config) -> Result<()> {
             command: PluginCommand::List,
         } => plugin_list(&config).await?,
         Command::Serve { demo } => serve(config, demo).await?,
+        Command::Client { command } => client_data(&config, command).await?,
         Command::Audit {
             command: AuditCommand::Verify { tenant },
         } => audit_verify(&config, tenant.as_deref()).await?,
@@ -288,6 +316,44 @@ async fn serve(mut config: Config, demo: bool) -> Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    Ok(())
+}
+
+async fn client_data(config: &Config, command: ClientCommand) -> Result<()> {
+    let (ClientCommand::Export { tenant, id } | ClientCommand::Erase { tenant, id, .. }) = &command;
+    let store = open_store(config).await?;
+    let t = store
+        .tenant_by_slug(tenant)
+        .await?
+        .with_context(|| format!("no tenant `{tenant}`"))?;
+    let client: hub::domain::ids::ClientId = id
+        .parse()
+        .map_err(|e: hub::domain::DomainError| anyhow::anyhow!("--id: {}", e.message))?;
+    let files = hub::files::FileStore::new(
+        config.files.dir.clone(),
+        config.files.max_file_mib as usize * 1024 * 1024,
+    );
+    let store = store.tenant(t.id);
+    let operator = hub::domain::events::Actor::System;
+    match command {
+        ClientCommand::Export { .. } => {
+            let archive = hub::privacy::export(&store, &files, client, &operator).await?;
+            println!("{}", serde_json::to_string_pretty(&archive)?);
+        }
+        ClientCommand::Erase { yes, .. } => {
+            if !yes {
+                anyhow::bail!("erasing cannot be undone: add --yes to go ahead");
+            }
+            let e = hub::privacy::erase(&store, &files, client, &operator).await?;
+            println!(
+                "erased client {id}: {} contacts, {} messages, {} files; {} audit entries keep only their place in the chain",
+                e.contacts,
+                e.messages,
+                e.orphaned_files.len(),
+                e.audit_entries
+            );
+        }
+    }
     Ok(())
 }
 

@@ -21,6 +21,40 @@ pub fn hub_bin() -> &'static str {
     env!("CARGO_BIN_EXE_hub")
 }
 
+/// Runs SurrealQL on a stopped hub's embedded database through the `surql`
+/// example (a process of its own: the database stays locked until the
+/// process that opened it ends) and returns each statement's result.
+pub fn surql(data: &DataDir, sql: &str) -> Vec<Value> {
+    let exe = Path::new(hub_bin())
+        .parent()
+        .expect("target directory")
+        .join("examples/surql");
+    assert!(
+        exe.is_file(),
+        "{} is missing: `cargo xtask test` builds it",
+        exe.display()
+    );
+    let mut child = Command::new(&exe)
+        .arg(data.db_url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run surql");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), sql.as_bytes())
+        .expect("write SurrealQL");
+    let out = child.wait_with_output().expect("surql output");
+    assert!(
+        out.status.success(),
+        "surql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
 /// The secret of the `webhook` plugin in tests.
 pub const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
 

@@ -108,6 +108,18 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::privacy::PrivacyError> for ApiError {
+    fn from(e: crate::privacy::PrivacyError) -> Self {
+        match e {
+            crate::privacy::PrivacyError::Store(e) => e.into(),
+            crate::privacy::PrivacyError::Files(e) => {
+                tracing::error!("file store: {e}");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
 impl From<ApiError> for async_graphql::Error {
     fn from(e: ApiError) -> Self {
         let mut err = async_graphql::Error::new(e.message());

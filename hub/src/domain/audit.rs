@@ -98,6 +98,8 @@ pub struct StoredEntry {
     /// written before the log was chained.
     pub digest: Option<String>,
     pub chain: Option<String>,
+    /// The entries an erasure entry records as erased (`client.erased`).
+    pub erases: Vec<i64>,
 }
 
 /// Why a tenant's log fails verification: the first problem found.
@@ -113,6 +115,8 @@ pub enum Break {
     /// The log ends before the head: entries were removed from the end
     /// (`found` of `expected` chained entries).
     Truncated { found: u64, expected: u64 },
+    /// The entry's data was replaced as if erased, but no erasure records it.
+    ErasedUnrecorded { seq: i64 },
 }
 
 impl std::fmt::Display for Break {
@@ -127,6 +131,10 @@ impl std::fmt::Display for Break {
                 "the chain breaks at entry {seq}: an entry before it was removed or rewritten"
             ),
             Break::Unchained { seq } => write!(f, "entry {seq} lost its chain fields"),
+            Break::ErasedUnrecorded { seq } => write!(
+                f,
+                "entry {seq} is marked erased, but no erasure entry records it"
+            ),
             Break::Truncated { found, expected } => write!(
                 f,
                 "the log holds {found} chained entries but its head counts {expected}: entries were removed from the end"
@@ -141,7 +149,8 @@ pub struct Verifier {
     chain: String,
     chained: u64,
     pub unchained: u64,
-    pub erased: u64,
+    erased: Vec<i64>,
+    recorded: std::collections::HashSet<i64>,
     broken: Option<Break>,
 }
 
@@ -164,8 +173,9 @@ impl Verifier {
                 return;
             }
             Some(_) => {}
-            None => self.erased += 1,
+            None => self.erased.push(e.seq),
         }
+        self.recorded.extend(&e.erases);
         let next = link(&self.chain, digest);
         if &next != chain {
             self.broken = Some(Break::Unlinked { seq: e.seq });
@@ -180,6 +190,9 @@ impl Verifier {
         if let Some(b) = self.broken {
             return Err(b);
         }
+        if let Some(&seq) = self.erased.iter().find(|s| !self.recorded.contains(s)) {
+            return Err(Break::ErasedUnrecorded { seq });
+        }
         let (head_chain, expected) = head.unwrap_or(("", 0));
         if self.chained != expected || self.chain != head_chain {
             return Err(Break::Truncated {
@@ -190,7 +203,7 @@ impl Verifier {
         Ok(Verified {
             entries: self.chained,
             unchained: self.unchained,
-            erased: self.erased,
+            erased: self.erased.len() as u64,
             head: self.chain,
         })
     }
@@ -233,6 +246,7 @@ mod tests {
                     content_digest: Some(d.clone()),
                     digest: Some(d),
                     chain: Some(chain.clone()),
+                    erases: Vec::new(),
                 }
             })
             .collect()
@@ -317,10 +331,15 @@ mod tests {
     }
 
     #[test]
-    fn an_erased_entry_keeps_the_chain_whole() {
+    fn an_erased_entry_keeps_the_chain_whole_when_an_erasure_records_it() {
         let mut list = entries(4);
         let (h, n) = head(&list);
         list[1].content_digest = None;
+        assert_eq!(
+            verify(&list, Some((&h, n))).unwrap_err(),
+            Break::ErasedUnrecorded { seq: 2 }
+        );
+        list[3].erases = vec![2];
         let ok = verify(&list, Some((&h, n))).unwrap();
         assert_eq!((ok.entries, ok.erased), (4, 1));
     }
@@ -336,6 +355,7 @@ mod tests {
                 content_digest: None,
                 digest: None,
                 chain: None,
+                erases: vec![],
             },
         );
         assert_eq!(verify(&list, Some((&h, n))).unwrap().unchained, 1);
@@ -344,6 +364,7 @@ mod tests {
             content_digest: None,
             digest: None,
             chain: None,
+            erases: vec![],
         });
         assert_eq!(
             verify(&list, Some((&h, n))).unwrap_err(),

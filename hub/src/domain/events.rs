@@ -40,6 +40,10 @@ pub enum EventKind {
     ClientUpdated,
     ClientDeleted,
     ClientRestored,
+    /// Erased for good (GDPR): the entry lists the audit entries whose data went with it.
+    ClientErased,
+    /// Everything held about the client was exported (GDPR access).
+    ClientExported,
     ContactAdded,
     ContactRemoved,
     ConsentChanged,
@@ -71,6 +75,8 @@ impl EventKind {
             EventKind::ClientUpdated => "client.updated",
             EventKind::ClientDeleted => "client.deleted",
             EventKind::ClientRestored => "client.restored",
+            EventKind::ClientErased => "client.erased",
+            EventKind::ClientExported => "client.exported",
             EventKind::ContactAdded => "contact.added",
             EventKind::ContactRemoved => "contact.removed",
             EventKind::ConsentChanged => "contact.consent_changed",

@@ -24,10 +24,14 @@ pub enum Action {
     ManageWebhooks,
     /// Provider plugins: their settings (secrets included) and reloading them.
     ManagePlugins,
+    /// Everything held about a client, in one archive (GDPR access).
+    ExportClientData,
+    /// Removing a client and their data for good (GDPR erasure).
+    EraseClient,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 17] = [
         Action::ReadClients,
         Action::CreateClient,
         Action::UpdateClient,
@@ -43,6 +47,8 @@ impl Action {
         Action::ManageApiTokens,
         Action::ManageWebhooks,
         Action::ManagePlugins,
+        Action::ExportClientData,
+        Action::EraseClient,
     ];
 
     /// How the action is named in error messages.
@@ -63,6 +69,8 @@ impl Action {
             Action::ManageApiTokens => "manage API tokens",
             Action::ManageWebhooks => "manage webhooks",
             Action::ManagePlugins => "manage provider plugins",
+            Action::ExportClientData => "export a client's data",
+            Action::EraseClient => "erase clients",
         }
     }
 }
@@ -78,9 +86,8 @@ pub fn allowed(role: Role, action: Action) -> bool {
         | MarkRead | ReadTemplates => true,
         DeleteClient => matches!(role, Role::Admin | Role::TeamLead),
         ReadAuditLog => matches!(role, Role::Admin | Role::TeamLead),
-        ManageTemplates | ManageUsers | ManageApiTokens | ManageWebhooks | ManagePlugins => {
-            role == Role::Admin
-        }
+        ManageTemplates | ManageUsers | ManageApiTokens | ManageWebhooks | ManagePlugins
+        | ExportClientData | EraseClient => role == Role::Admin,
     }
 }
 

@@ -24,6 +24,7 @@ struct ChainRow {
     at: DateTime<Utc>,
     digest: Option<String>,
     chain: Option<String>,
+    erased_at: Option<DateTime<Utc>>,
 }
 
 #[derive(SurrealValue)]
@@ -42,7 +43,7 @@ impl TenantStore {
         loop {
             let rows: Vec<ChainRow> = self
                 .db()
-                .query("SELECT seq, id, kind, actor, target, data, at, digest, chain FROM event WHERE tenant = $tenant AND seq > $after ORDER BY seq LIMIT $limit")
+                .query("SELECT seq, id, kind, actor, target, data, at, digest, chain, erased_at FROM event WHERE tenant = $tenant AND seq > $after ORDER BY seq LIMIT $limit")
                 .bind(("tenant", self.tenant.uuid()))
                 .bind(("after", after))
                 .bind(("limit", PAGE))
@@ -52,20 +53,31 @@ impl TenantStore {
             after = last.seq;
             for row in &rows {
                 let id: Uuid = uuid_part(&row.id, 1)?;
-                let content_digest = audit::digest(&EntryContent {
-                    id: &id.to_string(),
-                    tenant: &tenant,
-                    kind: &row.kind,
-                    actor: &row.actor,
-                    target: &row.target,
-                    data: &row.data,
-                    at: row.at,
+                let content_digest = row.erased_at.is_none().then(|| {
+                    audit::digest(&EntryContent {
+                        id: &id.to_string(),
+                        tenant: &tenant,
+                        kind: &row.kind,
+                        actor: &row.actor,
+                        target: &row.target,
+                        data: &row.data,
+                        at: row.at,
+                    })
                 });
+                let erases = if row.kind == "client.erased" {
+                    row.data["erased_entries"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|v| v.as_i64()).collect())
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
                 verifier.push(&StoredEntry {
                     seq: row.seq,
-                    content_digest: Some(content_digest),
+                    content_digest,
                     digest: row.digest.clone(),
                     chain: row.chain.clone(),
+                    erases,
                 });
             }
         }

@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_chain",
         include_str!("../../../schema/surql/0003_audit_chain.surql"),
     ),
+    (
+        4,
+        "erasure",
+        include_str!("../../../schema/surql/0004_erasure.surql"),
+    ),
 ];
 
 pub(crate) async fn current_version(db: &Surreal<Any>) -> StoreResult<i64> {

@@ -10,6 +10,7 @@ pub mod clients;
 pub mod delivery;
 mod error;
 pub mod events;
+pub mod gdpr;
 pub mod messages;
 mod migrations;
 mod page;

@@ -1,7 +1,7 @@
 //! Mutations. Each one checks its permission first, validates through the
 //! domain, and writes the change with its audit event in one transaction.
 
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{Duration, NaiveDate, Utc};
 use serde_json::json;
 
@@ -24,6 +24,17 @@ use crate::domain::user::{User as DomainUser, check_password_strength};
 use crate::store::TenantStore;
 use crate::store::messages::Outgoing;
 use crate::store::tokens::{TokenKind, TokenRecord};
+
+/// What `eraseClient` removed.
+#[derive(SimpleObject)]
+pub struct ErasureReport {
+    pub contacts: i32,
+    pub messages: i32,
+    /// Audit entries whose data was replaced by a tombstone.
+    pub audit_entries: i32,
+    /// Attachment contents deleted (those no other message shares).
+    pub files: i32,
+}
 
 #[derive(InputObject)]
 pub struct ContactInput {
@@ -339,6 +350,37 @@ impl Mutation {
             .update_client(&c, EventKind::ClientRestored, json!({}), &p.actor())
             .await?;
         Ok(Client(store.client(c.id()).await?))
+    }
+
+    /// Everything held about the client (deleted or not) as one JSON archive
+    /// (GDPR access): profile, contacts with consent, messages, the history
+    /// of changes and attachment contents (base64, under `files`). Audited.
+    async fn export_client(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> ApiResult<async_graphql::Json<serde_json::Value>> {
+        let (p, store) = authorize(ctx, Action::ExportClientData)?;
+        let files = &state(ctx).intake.files;
+        let archive =
+            crate::privacy::export(&store, files, parse_id("id", &id)?, &p.actor()).await?;
+        Ok(async_graphql::Json(archive))
+    }
+
+    /// Erases the client for good (GDPR), unlike `deleteClient`: profile,
+    /// contacts, chat, messages and attachment contents are removed, and the
+    /// audit entries about them keep only their place in the chain. The
+    /// erasure itself is audited, without personal data.
+    async fn erase_client(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ErasureReport> {
+        let (p, store) = authorize(ctx, Action::EraseClient)?;
+        let files = &state(ctx).intake.files;
+        let e = crate::privacy::erase(&store, files, parse_id("id", &id)?, &p.actor()).await?;
+        Ok(ErasureReport {
+            contacts: e.contacts as i32,
+            messages: e.messages as i32,
+            audit_entries: e.audit_entries as i32,
+            files: e.orphaned_files.len() as i32,
+        })
     }
 
     async fn add_contact(
