@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// The version the schema has once every migration is applied.
+pub(crate) fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
 pub(crate) async fn current_version(db: &Surreal<Any>) -> StoreResult<i64> {
     let mut response = db
         .query("DEFINE TABLE IF NOT EXISTS migration SCHEMALESS; SELECT VALUE version FROM migration ORDER BY version DESC LIMIT 1")
