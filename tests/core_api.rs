@@ -1163,3 +1163,132 @@ async fn hub_audit_verify_finds_an_edited_or_removed_entry() {
     let (ok, _, err) = data.run(&["audit", "verify", "--tenant", "nope"], &[]);
     assert!(!ok && err.contains("no tenant `nope`"), "{err}");
 }
+
+#[tokio::test]
+async fn retention_removes_exactly_the_messages_older_than_the_policy() {
+    let data = DataDir::new();
+    let env = [("HUB_RETENTION__INTERVAL_SECS", "1")];
+    let hub = data.start_with(&env);
+    let token = hub
+        .sign_in("default", "admin@example.com", ADMIN_PASSWORD)
+        .await;
+    let note = async |chat: &str, text: &str| {
+        hub.gql(
+            Some(&token),
+            "mutation($c: ID!, $t: String!) { logInboundMessage(input: { chatId: $c, text: $t, transport: PHONE }) { id } }",
+            json!({ "c": chat, "t": text }),
+        )
+        .await
+        .ok();
+    };
+    let a = hub
+        .create_client(&token, json!({ "firstName": "Ada" }))
+        .await;
+    let chat_a = hub.open_chat(&token, a["id"].as_str().unwrap()).await;
+    let b = hub
+        .create_client(&token, json!({ "firstName": "Bea" }))
+        .await;
+    let chat_b = hub.open_chat(&token, b["id"].as_str().unwrap()).await;
+    for text in ["old call 1", "old call 2", "old call 3"] {
+        note(&chat_a, text).await;
+    }
+    note(&chat_b, "old call from Bea").await;
+    for text in ["recent call 1", "recent call 2"] {
+        note(&chat_a, text).await;
+    }
+    // Validation and permissions first.
+    let bad = hub
+        .gql(
+            Some(&token),
+            "mutation { setRetentionPolicy(messagesDays: 0) { messagesDays } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(bad.code(), "VALIDATION");
+    assert_eq!(bad.field(), Some("messagesDays"));
+    let agent = hub
+        .user_with_role(&token, "default", "agent@example.com", "AGENT")
+        .await;
+    let refused = hub
+        .gql(
+            Some(&agent),
+            "mutation { setRetentionPolicy(messagesDays: 30) { messagesDays } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(refused.code(), "FORBIDDEN");
+    hub.stop();
+
+    // Forty days pass for the "old" messages (and for Bea's chat, whose
+    // last message is one of them).
+    support::surql(
+        &data,
+        &format!(
+            "DEFINE FIELD OVERWRITE created_at ON message TYPE datetime;
+             UPDATE message SET created_at = time::now() - 40d WHERE string::starts_with(text, 'old');
+             UPDATE chat SET last_message_at = time::now() - 40d WHERE client = u'{}';",
+            b["id"].as_str().unwrap()
+        ),
+    );
+    let hub = data.start_with(&env);
+    let token = hub
+        .sign_in("default", "admin@example.com", ADMIN_PASSWORD)
+        .await;
+    let set = hub
+        .gql(
+            Some(&token),
+            "mutation { setRetentionPolicy(messagesDays: 30) { messagesDays attachmentsDays } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        set.ok()["setRetentionPolicy"],
+        json!({ "messagesDays": 30, "attachmentsDays": null })
+    );
+    let mut left = Vec::new();
+    for _ in 0..100 {
+        left = hub.history(&token, &chat_a).await;
+        if left.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let texts: Vec<&str> = left.iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(
+        texts,
+        ["recent call 2", "recent call 1"],
+        "exactly the old ones went"
+    );
+    assert!(hub.history(&token, &chat_b).await.is_empty());
+    let chat = hub
+        .gql(
+            Some(&token),
+            "query($c: ID!) { chat(id: $c) { unreadCount lastMessagePreview } }",
+            json!({ "c": chat_b }),
+        )
+        .await;
+    assert_eq!(
+        chat.ok()["chat"],
+        json!({ "unreadCount": 0, "lastMessagePreview": null }),
+        "Bea's chat keeps nothing of the removed call"
+    );
+    let log = hub
+        .gql(
+            Some(&token),
+            "{ auditLog(first: 10) { nodes { kind actor data } } }",
+            json!({}),
+        )
+        .await;
+    let applied: Vec<&Value> = log.ok()["auditLog"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "retention.applied")
+        .collect();
+    assert_eq!(applied.len(), 1, "{applied:?}");
+    assert_eq!(applied[0]["data"]["messages"], 4);
+    assert_eq!(applied[0]["actor"], "system");
+    hub.stop();
+    let (ok, out, err) = data.run(&["audit", "verify"], &[]);
+    assert!(ok, "{out}{err}");
+}

@@ -1463,3 +1463,92 @@ async fn an_export_holds_everything_and_an_erasure_leaves_no_trace() {
     assert!(ok, "{out}{err}");
     assert!(out.contains("erased, covered by their digests"), "{out}");
 }
+
+#[tokio::test]
+async fn retention_removes_old_attachment_contents_and_keeps_the_messages() {
+    let server = smtp::SmtpServer::start();
+    let data = DataDir::new();
+    let (hub, token) = email_hub(&data, &server, &[]).await;
+    assert_eq!(
+        post_mailgun(
+            &hub,
+            &customer_mail("keep-1@customer.example", None),
+            MAILGUN_KEY,
+            0
+        )
+        .await,
+        200
+    );
+    let ann = client_by_contact(&hub, &token, "EMAIL", "ann@customer.example").await;
+    let chat = ann["chat"]["id"].as_str().unwrap().to_owned();
+    const HISTORY: &str =
+        "query($c: ID!) { chat(id: $c) { messages { nodes { text attachments { url } } } } }";
+    let before = hub.gql(Some(&token), HISTORY, json!({ "c": chat })).await;
+    let url = before.ok()["chat"]["messages"]["nodes"][0]["attachments"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The hub comes back on another port.
+    let path = url.strip_prefix(&hub.url).unwrap().to_owned();
+    hub.stop();
+    support::surql(
+        &data,
+        "DEFINE FIELD OVERWRITE created_at ON message TYPE datetime;
+         UPDATE message SET created_at = time::now() - 40d;",
+    );
+    let hub = start(
+        &data,
+        vec![("HUB_RETENTION__INTERVAL_SECS".into(), "1".into())],
+    );
+    let token = admin(&hub).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}{path}", hub.url);
+    assert_eq!(
+        http.get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    hub.gql(
+        Some(&token),
+        "mutation { setRetentionPolicy(attachmentsDays: 30) { attachmentsDays } }",
+        json!({}),
+    )
+    .await
+    .ok();
+    let mut status = 200;
+    for _ in 0..100 {
+        status = http
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 404 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 404, "the photo's content is gone");
+    let after = hub.gql(Some(&token), HISTORY, json!({ "c": chat })).await;
+    let kept = &after.ok()["chat"]["messages"]["nodes"][0];
+    assert!(
+        kept["text"]
+            .as_str()
+            .unwrap()
+            .contains("The lamp arrived broken"),
+        "the message stays: {kept}"
+    );
+    assert!(
+        std::fs::read_dir(data.path().join("files"))
+            .unwrap()
+            .flatten()
+            .all(|tenant| { std::fs::read_dir(tenant.path()).unwrap().next().is_none() }),
+        "the file store is empty"
+    );
+}

@@ -42,6 +42,7 @@ pub struct Config {
     pub plugin: BTreeMap<String, PluginOverrides>,
     pub delivery: DeliveryConfig,
     pub web: WebConfig,
+    pub retention: RetentionConfig,
     /// `tracing` filter, e.g. `info` or `hub=debug,info`.
     pub log: String,
 }
@@ -245,6 +246,22 @@ impl Default for WebConfig {
     }
 }
 
+/// The retention job (each tenant's policy is set through the API).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Seconds between two passes of the job.
+    pub interval_secs: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            interval_secs: 3_600,
+        }
+    }
+}
+
 /// The tenant and admin created on the first start with an empty database.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -271,6 +288,7 @@ impl Default for Config {
             plugin: BTreeMap::new(),
             delivery: DeliveryConfig::default(),
             web: WebConfig::default(),
+            retention: RetentionConfig::default(),
             log: "info".into(),
         }
     }
@@ -369,6 +387,11 @@ impl Config {
         if self.auth.session_hours == 0 || self.auth.session_hours > 24 * 90 {
             return Err(ConfigError::Invalid(
                 "auth.session_hours must be between 1 and 2160 (90 days)".into(),
+            ));
+        }
+        if !(1..=86_400).contains(&self.retention.interval_secs) {
+            return Err(ConfigError::Invalid(
+                "retention.interval_secs must be between 1 and 86400 (a day)".into(),
             ));
         }
         if !(1..=100).contains(&self.auth.sign_in_attempts) {

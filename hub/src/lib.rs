@@ -15,4 +15,5 @@ pub mod events;
 pub mod files;
 pub mod plugins;
 pub mod privacy;
+pub mod retention;
 pub mod store;

@@ -260,6 +260,11 @@ async fn serve(mut config: Config, demo: bool) -> Result<()> {
         ),
         default_region: config.contacts.default_region.clone(),
     });
+    hub::retention::spawn(
+        store.clone(),
+        intake.files.clone(),
+        std::time::Duration::from_secs(config.retention.interval_secs),
+    );
     hub::delivery::poller::spawn(
         store.clone(),
         transports.clone(),

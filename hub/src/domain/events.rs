@@ -44,6 +44,10 @@ pub enum EventKind {
     ClientErased,
     /// Everything held about the client was exported (GDPR access).
     ClientExported,
+    /// An admin set how long messages and attachments are kept.
+    RetentionPolicySet,
+    /// The retention job removed what the policy no longer keeps.
+    RetentionApplied,
     ContactAdded,
     ContactRemoved,
     ConsentChanged,
@@ -77,6 +81,8 @@ impl EventKind {
             EventKind::ClientRestored => "client.restored",
             EventKind::ClientErased => "client.erased",
             EventKind::ClientExported => "client.exported",
+            EventKind::RetentionPolicySet => "retention.policy_set",
+            EventKind::RetentionApplied => "retention.applied",
             EventKind::ContactAdded => "contact.added",
             EventKind::ContactRemoved => "contact.removed",
             EventKind::ConsentChanged => "contact.consent_changed",

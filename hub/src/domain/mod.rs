@@ -14,6 +14,7 @@ pub mod ids;
 pub mod member;
 pub mod message;
 pub mod permissions;
+pub mod retention;
 pub mod routing;
 pub mod template;
 pub mod tenant;

@@ -28,10 +28,12 @@ pub enum Action {
     ExportClientData,
     /// Removing a client and their data for good (GDPR erasure).
     EraseClient,
+    /// How long messages and attachments are kept.
+    ManageRetention,
 }
 
 impl Action {
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::ReadClients,
         Action::CreateClient,
         Action::UpdateClient,
@@ -49,6 +51,7 @@ impl Action {
         Action::ManagePlugins,
         Action::ExportClientData,
         Action::EraseClient,
+        Action::ManageRetention,
     ];
 
     /// How the action is named in error messages.
@@ -71,6 +74,7 @@ impl Action {
             Action::ManagePlugins => "manage provider plugins",
             Action::ExportClientData => "export a client's data",
             Action::EraseClient => "erase clients",
+            Action::ManageRetention => "manage the retention policy",
         }
     }
 }
@@ -87,7 +91,7 @@ pub fn allowed(role: Role, action: Action) -> bool {
         DeleteClient => matches!(role, Role::Admin | Role::TeamLead),
         ReadAuditLog => matches!(role, Role::Admin | Role::TeamLead),
         ManageTemplates | ManageUsers | ManageApiTokens | ManageWebhooks | ManagePlugins
-        | ExportClientData | EraseClient => role == Role::Admin,
+        | ExportClientData | EraseClient | ManageRetention => role == Role::Admin,
     }
 }
 

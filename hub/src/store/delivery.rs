@@ -212,7 +212,7 @@ impl TenantStore {
             .map(|r| (ChatId::from_uuid(r.chat), MessageId::from_uuid(r.message))))
     }
 
-    fn outbox_rid(&self, message: MessageId) -> RecordId {
+    pub(super) fn outbox_rid(&self, message: MessageId) -> RecordId {
         rid(
             "outbox",
             [uuid_value(self.tenant.uuid()), uuid_value(message.uuid())],

@@ -221,14 +221,7 @@ impl TenantStore {
 
         let mut orphaned = Vec::new();
         for blob in files {
-            let users: Vec<i64> = self
-                .db()
-                .query("SELECT VALUE count() FROM message WHERE tenant = $tenant AND $blob IN attachments.*.blob_id GROUP ALL")
-                .bind(("tenant", self.tenant.uuid()))
-                .bind(("blob", blob.clone()))
-                .await?
-                .take(0)?;
-            if users.first().copied().unwrap_or(0) == 0 {
+            if !self.file_in_use(&blob).await? {
                 orphaned.push(blob);
             }
         }

@@ -23,7 +23,7 @@ const PREVIEW_CHARS: usize = 140;
 
 #[derive(SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
-struct MessageRow {
+pub(super) struct MessageRow {
     id: RecordId,
     text: String,
     sender: serde_json::Value,
@@ -42,7 +42,7 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl MessageRow {
-    fn into_domain(self) -> StoreResult<Message> {
+    pub(super) fn into_domain(self) -> StoreResult<Message> {
         Ok(Message::restore(MessageRecord {
             id: MessageId::from_uuid(uuid_part(&self.id, 2)?),
             chat: ChatId::from_uuid(uuid_part(&self.id, 1)?),

@@ -31,9 +31,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "erasure",
         include_str!("../../../schema/surql/0004_erasure.surql"),
     ),
+    (
+        5,
+        "retention",
+        include_str!("../../../schema/surql/0005_retention.surql"),
+    ),
 ];
 
 /// The version the schema has once every migration is applied.
+#[cfg(test)]
 pub(crate) fn latest() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.0)
 }

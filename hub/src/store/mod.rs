@@ -16,6 +16,7 @@ mod migrations;
 mod page;
 mod ranks;
 mod records;
+pub mod retention;
 #[cfg(test)]
 mod schema_tests;
 pub mod templates;

@@ -25,6 +25,22 @@ use crate::store::TenantStore;
 use crate::store::messages::Outgoing;
 use crate::store::tokens::{TokenKind, TokenRecord};
 
+/// How long a tenant keeps data; null keeps forever.
+#[derive(SimpleObject)]
+pub struct RetentionPolicy {
+    pub messages_days: Option<i32>,
+    pub attachments_days: Option<i32>,
+}
+
+impl From<crate::domain::retention::RetentionPolicy> for RetentionPolicy {
+    fn from(p: crate::domain::retention::RetentionPolicy) -> Self {
+        Self {
+            messages_days: p.messages_days.map(|d| d as i32),
+            attachments_days: p.attachments_days.map(|d| d as i32),
+        }
+    }
+}
+
 /// What `eraseClient` removed.
 #[derive(SimpleObject)]
 pub struct ErasureReport {
@@ -381,6 +397,22 @@ impl Mutation {
             audit_entries: e.audit_entries as i32,
             files: e.orphaned_files.len() as i32,
         })
+    }
+
+    /// How long this tenant keeps messages and attachment contents, in
+    /// days; leave one out (or null) to keep forever. A background job
+    /// removes what is older, in small audited batches.
+    async fn set_retention_policy(
+        &self,
+        ctx: &Context<'_>,
+        messages_days: Option<i64>,
+        attachments_days: Option<i64>,
+    ) -> ApiResult<RetentionPolicy> {
+        let (p, store) = authorize(ctx, Action::ManageRetention)?;
+        let policy =
+            crate::domain::retention::RetentionPolicy::new(messages_days, attachments_days)?;
+        store.set_retention_policy(&policy, &p.actor()).await?;
+        Ok(policy.into())
     }
 
     async fn add_contact(

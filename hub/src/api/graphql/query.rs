@@ -28,6 +28,15 @@ impl Query {
         Ok(User(principal(ctx)?.user.clone()))
     }
 
+    /// How long this tenant keeps messages and attachments (admins).
+    async fn retention_policy(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<super::mutation::RetentionPolicy> {
+        let (_, store) = authorize(ctx, Action::ManageRetention)?;
+        Ok(store.retention_policy().await?.into())
+    }
+
     /// One client, by id. Deleted clients are not found.
     async fn client(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Client> {
         let (_, store) = authorize(ctx, Action::ReadClients)?;
