@@ -164,3 +164,22 @@ test("the channel is picked when a client has several, and a failed send shows w
   await screenshot(page, "15-failed");
   await page.context().close();
 });
+
+test("an admin exports a client's data and erases the client for good", async () => {
+  const { chatId, clientId } = await clientWithChat({ firstName: "Gone", lastName: "Forever", contacts: [{ kind: "EMAIL", value: "gone@example.com" }] });
+  await note(chatId, "Please delete everything you hold about me");
+  const page = await openPage(browser, hub);
+  await signInPage(page);
+  await page.goto(`/#/chat/${chatId}`);
+  const panel = page.getByRole("complementary", { name: "Client profile" });
+  await panel.getByTestId("client-name").filter({ hasText: "Gone Forever" }).waitFor();
+  const [download] = await Promise.all([page.waitForEvent("download"), panel.getByRole("button", { name: "Export data (GDPR)" }).click()]);
+  const archive = JSON.parse(await (await import("node:fs/promises")).readFile(await download.path(), "utf8"));
+  assert.equal(archive.client.first_name, "Gone");
+  assert.equal(archive.messages[0].text, "Please delete everything you hold about me");
+  page.once("dialog", (d) => d.accept("Gone Forever"));
+  await panel.getByRole("button", { name: "Erase for good" }).click();
+  await page.waitForURL((u) => !u.hash.includes(chatId));
+  await assert.rejects(gql(hub, token, "query ($id: ID!) { client(id: $id) { id } }", { id: clientId }), /NOT_FOUND/);
+  await page.context().close();
+});

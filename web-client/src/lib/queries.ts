@@ -54,3 +54,6 @@ export const MESSAGE_ADDED = `subscription ($chatId: ID, $after: String) {
   messageAdded(chatId: $chatId, after: $after) { cursor kind message { ${MESSAGE_FIELDS} } } }`;
 export const STATUS_CHANGED = `subscription ($chatId: ID, $after: String) {
   deliveryStatusChanged(chatId: $chatId, after: $after) { cursor kind message { ${MESSAGE_FIELDS} } } }`;
+
+export const EXPORT_CLIENT = `mutation ($id: ID!) { exportClient(id: $id) }`;
+export const ERASE_CLIENT = `mutation ($id: ID!) { eraseClient(id: $id) { contacts messages auditEntries files } }`;
