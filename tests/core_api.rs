@@ -1292,3 +1292,67 @@ async fn retention_removes_exactly_the_messages_older_than_the_policy() {
     let (ok, out, err) = data.run(&["audit", "verify"], &[]);
     assert!(ok, "{out}{err}");
 }
+
+#[tokio::test]
+async fn oversized_deep_and_costly_requests_are_refused_with_a_clear_error() {
+    let (_d, hub, token) = admin_hub().await;
+    // A body declared larger than 2 MiB is answered before it is sent.
+    let addr = hub.url.strip_prefix("http://").unwrap().to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{{\"query\":",
+        3 * 1024 * 1024
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut tcp, head.as_bytes())
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut tcp, &mut answer)
+        .await
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(
+        answer.contains("PAYLOAD_TOO_LARGE") && answer.contains("larger than 2 MiB"),
+        "{answer}"
+    );
+
+    let mut nested = String::from("id");
+    for _ in 0..8 {
+        nested = format!("chat {{ client {{ {nested} }} }}");
+    }
+    let deep = hub
+        .gql(
+            Some(&token),
+            &format!("{{ clients(first: 1) {{ nodes {{ {nested} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    assert!(
+        deep.message().contains("nested too deep"),
+        "{}",
+        deep.message()
+    );
+
+    let fields: String = (0..1_000)
+        .map(|i| format!("a{i}: me {{ id email name role active createdAt }} "))
+        .collect();
+    let costly = hub
+        .gql(Some(&token), &format!("{{ {fields} }}"), json!({}))
+        .await;
+    assert!(
+        costly.message().contains("too complex"),
+        "{}",
+        costly.message()
+    );
+
+    // Within the limits the same shapes work.
+    let fine = hub
+        .gql(
+            Some(&token),
+            "{ clients(first: 1) { nodes { chat { client { id } } } } }",
+            json!({}),
+        )
+        .await;
+    fine.ok();
+}

@@ -1,6 +1,7 @@
 //! HTTP: the GraphQL endpoint, GraphiQL, and health.
 
 mod auth;
+mod body_limit;
 mod error;
 mod files;
 pub mod graphql;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(subscriptions)
         .merge(widget)
         .merge(web)
+        .layer(axum::middleware::from_fn(body_limit::limit))
         .layer(axum::middleware::map_response(headers::security))
 }
 
