@@ -1356,3 +1356,69 @@ async fn oversized_deep_and_costly_requests_are_refused_with_a_clear_error() {
         .await;
     fine.ok();
 }
+
+#[tokio::test]
+async fn a_bulk_send_skips_opted_out_and_unreachable_clients_and_says_why() {
+    let (_d, hub, token) = admin_hub().await;
+    let ann = hub
+        .create_client(&token, json!({ "firstName": "Ann", "contacts": [{ "kind": "PHONE", "value": "+14155550161" }] }))
+        .await;
+    let bob = hub
+        .create_client(&token, json!({ "firstName": "Bob", "contacts": [{ "kind": "PHONE", "value": "+14155550162" }] }))
+        .await;
+    let cat = hub
+        .create_client(&token, json!({ "firstName": "Cat" }))
+        .await;
+    let bob_phone = bob["contacts"][0]["id"].clone();
+    hub.gql(
+        Some(&token),
+        "mutation($c: ID!) { setContactConsent(contactId: $c, status: OPTED_OUT, source: \"asked by phone\") { id } }",
+        json!({ "c": bob_phone }),
+    )
+    .await
+    .ok();
+    const BULK: &str = "mutation($i: BulkSendInput!) { sendBulk(input: $i) { sent { chatId text transport status } skipped { clientId reason } } }";
+    let ids = json!([ann["id"], bob["id"], cat["id"], ann["id"], "not-an-id"]);
+    let r = hub
+        .gql(Some(&token), BULK, json!({ "i": { "clientIds": ids, "text": "Our shop opens an hour later tomorrow.", "idempotencyKey": "notice-1" } }))
+        .await;
+    let out = &r.ok()["sendBulk"];
+    let sent = out["sent"].as_array().unwrap();
+    assert_eq!(sent.len(), 1, "only Ann can be written to: {out}");
+    assert_eq!(sent[0]["transport"], "SMS");
+    assert_eq!(sent[0]["status"], "QUEUED");
+    let skipped = out["skipped"].as_array().unwrap();
+    let reason = |id: &Value| {
+        skipped
+            .iter()
+            .find(|s| &s["clientId"] == id)
+            .map(|s| s["reason"].as_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    assert!(reason(&bob["id"]).contains("opted out"), "{skipped:?}");
+    assert!(reason(&cat["id"]).contains("no contact"), "{skipped:?}");
+    assert!(!reason(&json!("not-an-id")).is_empty(), "{skipped:?}");
+    assert_eq!(
+        skipped.len(),
+        3,
+        "Ann listed twice is written to once: {skipped:?}"
+    );
+    // The same call again sends nothing twice.
+    let again = hub
+        .gql(Some(&token), BULK, json!({ "i": { "clientIds": [ann["id"]], "text": "Our shop opens an hour later tomorrow.", "idempotencyKey": "notice-1" } }))
+        .await;
+    assert_eq!(
+        again.ok()["sendBulk"]["sent"][0]["chatId"],
+        sent[0]["chatId"]
+    );
+    let chat = sent[0]["chatId"].as_str().unwrap();
+    assert_eq!(hub.history(&token, chat).await.len(), 1);
+    let empty = hub
+        .gql(
+            Some(&token),
+            BULK,
+            json!({ "i": { "clientIds": [], "text": "x" } }),
+        )
+        .await;
+    assert_eq!(empty.field(), Some("clientIds"));
+}

@@ -25,6 +25,34 @@ use crate::store::TenantStore;
 use crate::store::messages::Outgoing;
 use crate::store::tokens::{TokenKind, TokenRecord};
 
+/// The most clients one `sendBulk` call writes to.
+const MAX_BULK: usize = 500;
+
+#[derive(InputObject)]
+pub struct BulkSendInput {
+    pub client_ids: Vec<ID>,
+    /// The text to send; give this or `templateId`.
+    pub text: Option<String>,
+    pub template_id: Option<ID>,
+    /// A channel for everyone; by default each client's usual one.
+    pub transport: Option<Transport>,
+    /// Makes a repeated call send nothing twice.
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct BulkSendResult {
+    pub sent: Vec<Message>,
+    pub skipped: Vec<BulkSkip>,
+}
+
+/// A client `sendBulk` did not write to, and why.
+#[derive(SimpleObject)]
+pub struct BulkSkip {
+    pub client_id: ID,
+    pub reason: String,
+}
+
 /// How long a tenant keeps data; null keeps forever.
 #[derive(SimpleObject)]
 pub struct RetentionPolicy {
@@ -481,84 +509,88 @@ impl Mutation {
             return Ok(Message(existing));
         }
         let chat_id: ChatId = parse_id("chatId", &input.chat_id)?;
-        let text = match (&input.text, &input.template_id) {
-            (Some(_), Some(_)) => {
-                return Err(ApiError::validation(
-                    "templateId",
-                    "give either text or templateId, not both",
-                ));
-            }
-            (None, None) => return Err(ApiError::validation("text", "give text or templateId")),
-            (Some(t), None) => t.clone(),
-            (None, Some(t)) => store
-                .template(parse_id::<TemplateId>("templateId", t)?)
-                .await
-                .map_err(|e| match e {
-                    crate::store::StoreError::NotFound { .. } => ApiError::NotFound("template"),
-                    e => e.into(),
-                })?
-                .text()
-                .to_owned(),
-        };
-        let chat = store.chat(chat_id).await?;
-        let client = store.client(chat.chat.client()).await?;
+        let text = message_text(&store, input.text.as_deref(), input.template_id.as_ref()).await?;
         let transport: Option<DomainTransport> = input.transport.map(Into::into);
-        // "System selects transport" (see domain::routing), among the
-        // transports some plugin carries for this tenant.
-        let carried = state(ctx).transports.available(p.tenant()).await?;
-        if let Some(t) = transport
-            && !carried.contains(&t)
+        queue(ctx, p, &store, chat_id, &text, transport, key)
+            .await
+            .map(Message)
+    }
+
+    /// Sends one text (or template) to many clients, each in their own chat
+    /// (opened when needed) on their usual channel. Clients that cannot be
+    /// written to (opted out, no contact for a configured channel, not found)
+    /// are skipped and listed with the reason; the others are queued.
+    async fn send_bulk(
+        &self,
+        ctx: &Context<'_>,
+        input: BulkSendInput,
+    ) -> ApiResult<BulkSendResult> {
+        let (p, store) = authorize(ctx, Action::SendMessage)?;
+        if input.client_ids.is_empty() || input.client_ids.len() > MAX_BULK {
+            return Err(ApiError::validation(
+                "clientIds",
+                format!("give 1 to {MAX_BULK} clients"),
+            ));
+        }
+        let key = input.idempotency_key.as_deref().map(str::trim);
+        if let Some(k) = key
+            && (k.is_empty() || k.len() > 150)
         {
             return Err(ApiError::validation(
-                "transport",
-                format!("no plugin is set up to send {t} messages; an admin can configure one"),
+                "idempotencyKey",
+                "must be 1 to 150 characters",
             ));
         }
-        let reachable: Vec<_> = client
-            .contacts
-            .iter()
-            .filter(|c| carried.contains(&c.value.kind().transport()))
-            .cloned()
-            .collect();
-        if reachable.is_empty() && !client.contacts.is_empty() {
-            return Err(ApiError::validation(
-                "transport",
-                "no plugin is set up for any of the client's contacts; an admin can configure one",
-            ));
-        }
-        let contact = select_contact(&reachable, transport, chat.last_transport)?;
-        let sender = Sender::User {
-            user_id: p.user.id,
-            name: p.user.name.clone(),
+        let text = message_text(&store, input.text.as_deref(), input.template_id.as_ref()).await?;
+        let transport: Option<DomainTransport> = input.transport.map(Into::into);
+        let mut result = BulkSendResult {
+            sent: Vec::new(),
+            skipped: Vec::new(),
         };
-        let message = DomainMessage::new(
-            chat_id,
-            &text,
-            sender,
-            contact.value.kind().transport(),
-            vec![],
-            Utc::now(),
-        )?;
-        let out = Outgoing {
-            message: &message,
-            recipient: contact.value.as_str(),
-            idempotency_key: key,
-            user: p.user.id,
-        };
-        match store.queue_message(out, &p.actor()).await {
-            Ok(()) => {
-                state(ctx).outbox.queued();
-                Ok(Message(message))
+        let mut seen = std::collections::HashSet::new();
+        for raw in input.client_ids {
+            if !seen.insert(raw.to_string()) {
+                continue;
             }
-            // A concurrent request with the same key won the race: return its message.
-            Err(crate::store::StoreError::Conflict { field: "id", .. }) if key.is_some() => {
-                let existing = store
-                    .message_by_idempotency_key(key.unwrap_or_default())
-                    .await?;
-                existing.map(Message).ok_or(ApiError::Internal)
+            let skip = |reason: String| BulkSkip {
+                client_id: raw.clone(),
+                reason,
+            };
+            let client = match parse_id::<ClientId>("clientIds", &raw) {
+                Ok(id) => match live_client(&store, id).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        result.skipped.push(skip(e.message()));
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    result.skipped.push(skip(e.message()));
+                    continue;
+                }
+            };
+            let (chat, _) = store
+                .open_chat(client.id(), Some(p.user.id), &p.actor())
+                .await?;
+            // Repeating the call with the same key sends nothing twice.
+            let client_key = key.map(|k| format!("{k}:{}", client.id()));
+            match queue(
+                ctx,
+                p,
+                &store,
+                chat.chat.id(),
+                &text,
+                transport,
+                client_key.as_deref(),
+            )
+            .await
+            {
+                Ok(m) => result.sent.push(Message(m)),
+                Err(e @ ApiError::Validation { .. }) => result.skipped.push(skip(e.message())),
+                Err(e) => return Err(e),
             }
-            Err(e) => Err(e.into()),
         }
+        Ok(result)
     }
 
     /// Records a message the client sent through a channel the hub does not
@@ -830,5 +862,101 @@ impl Mutation {
             .map_err(|_| ApiError::validation("id", "is not a valid id"))?;
         store.revoke_token(id, None, &p.actor()).await?;
         Ok(true)
+    }
+}
+
+/// The text of a message given as text or as a template, not both.
+async fn message_text(
+    store: &TenantStore,
+    text: Option<&str>,
+    template_id: Option<&ID>,
+) -> ApiResult<String> {
+    match (text, template_id) {
+        (Some(_), Some(_)) => Err(ApiError::validation(
+            "templateId",
+            "give either text or templateId, not both",
+        )),
+        (None, None) => Err(ApiError::validation("text", "give text or templateId")),
+        (Some(t), None) => Ok(t.to_owned()),
+        (None, Some(t)) => Ok(store
+            .template(parse_id::<TemplateId>("templateId", t)?)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::NotFound { .. } => ApiError::NotFound("template"),
+                e => e.into(),
+            })?
+            .text()
+            .to_owned()),
+    }
+}
+
+/// Picks the contact ("System selects transport") and queues the message
+/// with its delivery job; a repeated idempotency key returns the first message.
+async fn queue(
+    ctx: &Context<'_>,
+    p: &crate::auth::Principal,
+    store: &TenantStore,
+    chat_id: ChatId,
+    text: &str,
+    transport: Option<DomainTransport>,
+    key: Option<&str>,
+) -> ApiResult<DomainMessage> {
+    let chat = store.chat(chat_id).await?;
+    let client = store.client(chat.chat.client()).await?;
+    // "System selects transport" (see domain::routing), among the
+    // transports some plugin carries for this tenant.
+    let carried = state(ctx).transports.available(p.tenant()).await?;
+    if let Some(t) = transport
+        && !carried.contains(&t)
+    {
+        return Err(ApiError::validation(
+            "transport",
+            format!("no plugin is set up to send {t} messages; an admin can configure one"),
+        ));
+    }
+    let reachable: Vec<_> = client
+        .contacts
+        .iter()
+        .filter(|c| carried.contains(&c.value.kind().transport()))
+        .cloned()
+        .collect();
+    if reachable.is_empty() && !client.contacts.is_empty() {
+        return Err(ApiError::validation(
+            "transport",
+            "no plugin is set up for any of the client's contacts; an admin can configure one",
+        ));
+    }
+    let contact = select_contact(&reachable, transport, chat.last_transport)?;
+    let sender = Sender::User {
+        user_id: p.user.id,
+        name: p.user.name.clone(),
+    };
+    let message = DomainMessage::new(
+        chat_id,
+        text,
+        sender,
+        contact.value.kind().transport(),
+        vec![],
+        Utc::now(),
+    )?;
+    let out = Outgoing {
+        message: &message,
+        recipient: contact.value.as_str(),
+        idempotency_key: key,
+        user: p.user.id,
+    };
+    match store.queue_message(out, &p.actor()).await {
+        Ok(()) => {
+            state(ctx).outbox.queued();
+            Ok(message)
+        }
+        // A concurrent request with the same key won the race: return its message.
+        Err(crate::store::StoreError::Conflict { field: "id", .. }) if key.is_some() => {
+            let existing = store
+                .message_by_idempotency_key(key.unwrap_or_default())
+                .await?;
+            existing.ok_or(ApiError::Internal)
+        }
+        Err(e) => Err(e.into()),
     }
 }
