@@ -1249,6 +1249,13 @@ async fn email_with_refused_credentials_fails_with_the_servers_words() {
     assert!(server.wait_for(1, Duration::from_millis(300)).is_empty());
 }
 
+/// Ann's e-mail with a photo, through Mailgun and the e-mail plugin; her client.
+async fn ann_with_photo(hub: &Hub, token: &str, message_id: &str) -> Value {
+    let status = post_mailgun(hub, &customer_mail(message_id, None), MAILGUN_KEY, 0).await;
+    assert_eq!(status, 200);
+    client_by_contact(hub, token, "EMAIL", "ann@customer.example").await
+}
+
 /// Every record of every table of a stopped hub's database, as JSON text.
 fn dump_database(data: &DataDir) -> String {
     let info = support::surql(data, "INFO FOR DB;");
@@ -1292,17 +1299,7 @@ async fn an_export_holds_everything_and_an_erasure_leaves_no_trace() {
     let data = DataDir::new();
     let (hub, token) = email_hub(&data, &server, &[]).await;
     // Ann writes in with a photo; a phone number and her consent are added.
-    assert_eq!(
-        post_mailgun(
-            &hub,
-            &customer_mail("gdpr-1@customer.example", None),
-            MAILGUN_KEY,
-            0
-        )
-        .await,
-        200
-    );
-    let ann = client_by_contact(&hub, &token, "EMAIL", "ann@customer.example").await;
+    let ann = ann_with_photo(&hub, &token, "gdpr-1@customer.example").await;
     let ann_id = ann["id"].as_str().unwrap().to_owned();
     let added = hub
         .gql(
@@ -1469,17 +1466,7 @@ async fn retention_removes_old_attachment_contents_and_keeps_the_messages() {
     let server = smtp::SmtpServer::start();
     let data = DataDir::new();
     let (hub, token) = email_hub(&data, &server, &[]).await;
-    assert_eq!(
-        post_mailgun(
-            &hub,
-            &customer_mail("keep-1@customer.example", None),
-            MAILGUN_KEY,
-            0
-        )
-        .await,
-        200
-    );
-    let ann = client_by_contact(&hub, &token, "EMAIL", "ann@customer.example").await;
+    let ann = ann_with_photo(&hub, &token, "keep-1@customer.example").await;
     let chat = ann["chat"]["id"].as_str().unwrap().to_owned();
     const HISTORY: &str =
         "query($c: ID!) { chat(id: $c) { messages { nodes { text attachments { url } } } } }";

@@ -1,11 +1,12 @@
 // The chat screen in depth: search, keyboard, history pages, the profile and
-// its contacts, picking a channel, and a failed delivery's reason.
+// its contacts, picking a channel, a failed delivery's reason, GDPR export
+// and erasure.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { gql, launchBrowser, openPage, screenshot, signIn, signInPage, startHub, startReceiver } from "./harness.mjs";
+import { gql, openPage, screenshot, signInPage, startWorld } from "./harness.mjs";
 
-let hub, receiver, browser, token;
+let world, hub, receiver, browser, token;
 
 async function clientWithChat(input) {
   const { createClient } = await gql(hub, token, "mutation ($i: CreateClientInput!) { createClient(input: $i) { id } }", { i: input });
@@ -21,20 +22,11 @@ async function note(chatId, text) {
 }
 
 before(async () => {
-  receiver = await startReceiver();
-  hub = await startHub("chat", {
-    HUB_PLUGIN__WEBHOOK__SETTINGS__URL: receiver.url,
-    HUB_PLUGIN__WEBHOOK__ALLOW_HOSTS: receiver.host,
-  });
-  browser = await launchBrowser();
-  token = await signIn(hub);
+  world = await startWorld("chat");
+  ({ hub, receiver, browser, token } = world);
 });
 
-after(async () => {
-  await browser?.close();
-  await hub?.stop();
-  receiver?.close();
-});
+after(() => world?.close());
 
 test("search finds clients by name and messages by their words", async () => {
   const { chatId } = await clientWithChat({ firstName: "Margaret", lastName: "Hamilton", contacts: [{ kind: "EMAIL", value: "margaret@example.com" }] });

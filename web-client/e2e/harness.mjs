@@ -202,3 +202,28 @@ export async function screenshot(page, name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 }
+
+/**
+ * What most browser tests share: the hub sending through the `webhook`
+ * plugin to a fake integration, a browser, and an admin token.
+ */
+export async function startWorld(name) {
+  const receiver = await startReceiver();
+  const hub = await startHub(name, {
+    HUB_PLUGIN__WEBHOOK__SETTINGS__URL: receiver.url,
+    HUB_PLUGIN__WEBHOOK__ALLOW_HOSTS: receiver.host,
+  });
+  const browser = await launchBrowser();
+  const token = await signIn(hub);
+  return {
+    hub,
+    receiver,
+    browser,
+    token,
+    async close() {
+      await browser.close();
+      await hub.stop();
+      receiver.close();
+    },
+  };
+}

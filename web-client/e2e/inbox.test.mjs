@@ -2,36 +2,16 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import {
-  ADMIN,
-  gql,
-  launchBrowser,
-  openPage,
-  postInbound,
-  screenshot,
-  signIn,
-  signInPage,
-  startHub,
-  startReceiver,
-} from "./harness.mjs";
+import { ADMIN, gql, openPage, postInbound, screenshot, signIn, signInPage, startWorld } from "./harness.mjs";
 
-let hub, receiver, browser, token;
+let world, hub, receiver, browser, token;
 
 before(async () => {
-  receiver = await startReceiver();
-  hub = await startHub("inbox", {
-    HUB_PLUGIN__WEBHOOK__SETTINGS__URL: receiver.url,
-    HUB_PLUGIN__WEBHOOK__ALLOW_HOSTS: receiver.host,
-  });
-  browser = await launchBrowser();
-  token = await signIn(hub);
+  world = await startWorld("inbox");
+  ({ hub, receiver, browser, token } = world);
 });
 
-after(async () => {
-  await browser?.close();
-  await hub?.stop();
-  receiver?.close();
-});
+after(() => world?.close());
 
 describe("the web inbox", () => {
   test("a wrong password is answered on the sign-in form", async () => {
