@@ -99,6 +99,8 @@ test("the profile is edited, and a contact added, given consent and removed", as
   await panel.getByRole("button", { name: "Save" }).click();
   await panel.getByTestId("client-name").filter({ hasText: "Edit Edited" }).waitFor();
   assert.match(await panel.innerText(), /TX-998877/);
+  // The chat list follows the rename live.
+  await page.getByRole("list", { name: "Conversations" }).getByRole("link", { name: /Edit Edited/ }).waitFor();
 
   await panel.getByLabel("Contact kind").selectOption("EMAIL");
   await panel.getByLabel("Contact", { exact: true }).fill("Edit.Me@Example.com");

@@ -2,7 +2,7 @@
 
 import { gql } from "./api";
 import { subscribe } from "./live";
-import { CHATS, CHAT_UPDATED } from "./queries";
+import { CHATS, CHAT_UPDATED, CLIENT_CHANGED } from "./queries";
 import type { ChatSummary, Connection, Transport } from "./types";
 
 const PAGE = 50;
@@ -15,7 +15,7 @@ class Inbox {
   loading = $state(false);
   error = $state("");
   private cursor: string | null = null;
-  private stop: (() => void) | null = null;
+  private stops: (() => void)[] = [];
 
   /** Loads the first page for the current filters and starts live updates. */
   async load(): Promise<void> {
@@ -31,11 +31,22 @@ class Inbox {
     } finally {
       this.loading = false;
     }
-    this.stop ??= subscribe<{ chatUpdated: { cursor: string; chat: ChatSummary } }>(
-      CHAT_UPDATED,
-      {},
-      ({ chatUpdated }) => this.upsert(chatUpdated.chat),
-    );
+    if (!this.stops.length) {
+      this.stops.push(
+        subscribe<{ chatUpdated: { cursor: string; chat: ChatSummary } }>(CHAT_UPDATED, {}, ({ chatUpdated }) =>
+          this.upsert(chatUpdated.chat),
+        ),
+        // A renamed client shows under the new name; a deleted one leaves the list.
+        subscribe<{ clientChanged: { cursor: string; client: { id: string; displayName: string; deletedAt: string | null } } }>(
+          CLIENT_CHANGED,
+          {},
+          ({ clientChanged: { client } }) => {
+            if (client.deletedAt) this.chats = this.chats.filter((c) => c.clientId !== client.id);
+            else for (const c of this.chats) if (c.clientId === client.id) c.client.displayName = client.displayName;
+          },
+        ),
+      );
+    }
   }
 
   async more(): Promise<void> {
@@ -84,8 +95,8 @@ class Inbox {
   }
 
   reset(): void {
-    this.stop?.();
-    this.stop = null;
+    for (const stop of this.stops) stop();
+    this.stops = [];
     this.chats = [];
   }
 }

@@ -57,3 +57,4 @@ export const STATUS_CHANGED = `subscription ($chatId: ID, $after: String) {
 
 export const EXPORT_CLIENT = `mutation ($id: ID!) { exportClient(id: $id) }`;
 export const ERASE_CLIENT = `mutation ($id: ID!) { eraseClient(id: $id) { contacts messages auditEntries files } }`;
+export const CLIENT_CHANGED = `subscription ($after: String) { clientChanged(after: $after) { cursor kind client { id displayName deletedAt } } }`;
