@@ -1539,3 +1539,58 @@ async fn retention_removes_old_attachment_contents_and_keeps_the_messages() {
         "the file store is empty"
     );
 }
+
+#[tokio::test]
+async fn an_inbound_email_larger_than_the_api_limit_is_kept_with_its_attachment() {
+    let server = smtp::SmtpServer::start();
+    let data = DataDir::new();
+    let (hub, token) = email_hub(&data, &server, &[]).await;
+    // A 3 MiB photo: over the API's 2 MiB, well under files.max_file_mib.
+    let photo: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i * 7 % 251) as u8).collect();
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &photo);
+    let lines: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let mime = format!(
+        "From: Ann Customer <ann@customer.example>\r\n\
+         To: support@shop.example\r\n\
+         Subject: Big photo\r\n\
+         Message-ID: <big-1@customer.example>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\
+         \r\n\
+         --b1\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         \r\n\
+         Here is the whole room.\r\n\
+         --b1\r\n\
+         Content-Type: image/jpeg\r\n\
+         Content-Disposition: attachment; filename=\"room.jpg\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\
+         \r\n\
+         {}\r\n\
+         --b1--\r\n",
+        lines.join("\r\n")
+    );
+    assert_eq!(post_mailgun(&hub, &mime, MAILGUN_KEY, 0).await, 200);
+    let ann = client_by_contact(&hub, &token, "EMAIL", "ann@customer.example").await;
+    let r = hub
+        .gql(
+            Some(&token),
+            "query($c: ID!) { chat(id: $c) { messages { nodes { text attachments { fileName size } } } } }",
+            json!({ "c": ann["chat"]["id"] }),
+        )
+        .await;
+    let m = &r.ok()["chat"]["messages"]["nodes"][0];
+    assert!(
+        m["text"]
+            .as_str()
+            .unwrap()
+            .contains("Here is the whole room"),
+        "{m}"
+    );
+    assert_eq!(m["attachments"][0]["fileName"], "room.jpg");
+    assert_eq!(m["attachments"][0]["size"], photo.len());
+}

@@ -25,7 +25,8 @@ use axum::routing::get;
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
-/// Requests larger than this are refused before they are parsed.
+/// Requests larger than this are refused before they are parsed (provider
+/// webhooks excepted: see `router`).
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let web = web::routes(&state.config.web.dir);
@@ -43,8 +44,11 @@ pub fn router(state: AppState) -> Router {
     let subscriptions = Router::new()
         .route("/graphql/ws", get(live::handler))
         .with_state(live);
-    Router::new()
-        .route("/graphql", get(graphiql).post(graphql_handler))
+    // Providers deliver attachments inline (an e-mail's files, base64 in a
+    // form), so their webhooks take what the file store keeps, and a margin.
+    let webhook_max =
+        state.config.files.max_file_mib as usize * 1024 * 1024 * 4 / 3 + MAX_BODY_BYTES;
+    let webhooks = Router::new()
         .route(
             "/webhooks/{plugin}/{tenant}",
             get(provider_webhooks::handle).post(provider_webhooks::handle),
@@ -53,6 +57,14 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/{plugin}/{tenant}/{*rest}",
             get(provider_webhooks::handle).post(provider_webhooks::handle),
         )
+        .layer(axum::extract::DefaultBodyLimit::max(webhook_max))
+        .layer(axum::middleware::from_fn_with_state(
+            webhook_max,
+            body_limit::limit,
+        ))
+        .with_state((state.clone(), schema.clone()));
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql_handler))
         .route("/files/{id}", get(files::download))
         .route("/healthz", get(|| async { "ok" }))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -60,7 +72,11 @@ pub fn router(state: AppState) -> Router {
         .merge(subscriptions)
         .merge(widget)
         .merge(web)
-        .layer(axum::middleware::from_fn(body_limit::limit))
+        .layer(axum::middleware::from_fn_with_state(
+            MAX_BODY_BYTES,
+            body_limit::limit,
+        ))
+        .merge(webhooks)
         .layer(axum::middleware::map_response(headers::security))
 }
 
