@@ -1358,7 +1358,7 @@ async fn oversized_deep_and_costly_requests_are_refused_with_a_clear_error() {
 }
 
 #[tokio::test]
-async fn a_bulk_send_skips_opted_out_and_unreachable_clients_and_says_why() {
+async fn a_bulk_send_leaves_out_opted_out_and_unreachable_clients_and_says_why() {
     let (_d, hub, token) = admin_hub().await;
     let ann = hub
         .create_client(&token, json!({ "firstName": "Ann", "contacts": [{ "kind": "PHONE", "value": "+14155550161" }] }))

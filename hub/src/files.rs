@@ -32,6 +32,13 @@ fn valid_id(id: &str) -> bool {
 }
 
 impl FileStore {
+    pub fn from_config(config: &crate::config::FilesConfig) -> Self {
+        Self::new(
+            config.dir.clone(),
+            config.max_file_mib as usize * 1024 * 1024,
+        )
+    }
+
     pub fn new(dir: impl Into<PathBuf>, max_bytes: usize) -> Self {
         Self {
             dir: dir.into(),

@@ -254,10 +254,7 @@ async fn serve(mut config: Config, demo: bool) -> Result<()> {
     )
     .spawn();
     let intake = Arc::new(hub::delivery::inbound::Intake {
-        files: hub::files::FileStore::new(
-            config.files.dir.clone(),
-            config.files.max_file_mib as usize * 1024 * 1024,
-        ),
+        files: hub::files::FileStore::from_config(&config.files),
         default_region: config.contacts.default_region.clone(),
     });
     hub::retention::spawn(
@@ -334,10 +331,7 @@ async fn client_data(config: &Config, command: ClientCommand) -> Result<()> {
     let client: hub::domain::ids::ClientId = id
         .parse()
         .map_err(|e: hub::domain::DomainError| anyhow::anyhow!("--id: {}", e.message))?;
-    let files = hub::files::FileStore::new(
-        config.files.dir.clone(),
-        config.files.max_file_mib as usize * 1024 * 1024,
-    );
+    let files = hub::files::FileStore::from_config(&config.files);
     let store = store.tenant(t.id);
     let operator = hub::domain::events::Actor::System;
     match command {

@@ -14,6 +14,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::hex;
+
 /// What an entry's digest covers.
 pub struct EntryContent<'a> {
     pub id: &'a str,
@@ -78,14 +80,6 @@ fn canonical(v: &Value, out: &mut String) {
         }
         scalar => out.push_str(&scalar.to_string()),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 /// One stored entry as the verifier sees it.
@@ -268,7 +262,7 @@ mod tests {
     }
 
     #[test]
-    fn digests_ignore_key_order() {
+    fn digests_do_not_depend_on_key_order() {
         let at = Utc::now();
         let a = json!({ "x": 1, "y": { "b": 2, "a": 3 } });
         let b: Value = serde_json::from_str(r#"{"y":{"a":3,"b":2},"x":1}"#).unwrap();

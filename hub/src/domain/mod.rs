@@ -22,3 +22,14 @@ pub mod user;
 pub mod webhook;
 
 pub use error::{DomainError, DomainResult};
+
+/// Lower-case hex, as digests are written.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}

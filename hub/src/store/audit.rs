@@ -1,31 +1,16 @@
 //! Verifying a tenant's audit chain against what is stored.
 
-use chrono::{DateTime, Utc};
-use surrealdb::types::{RecordId, SurrealValue};
+use surrealdb::types::SurrealValue;
 use uuid::Uuid;
 
 use super::TenantStore;
 use super::error::StoreResult;
+use super::events::EventRow;
 use super::records::{rid, uuid_part, uuid_value};
 use crate::domain::audit::{self, Break, EntryContent, StoredEntry, Verified, Verifier};
 
 /// Entries read per round trip.
 const PAGE: i64 = 1_000;
-
-#[derive(SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct ChainRow {
-    seq: i64,
-    id: RecordId,
-    kind: String,
-    actor: String,
-    target: String,
-    data: serde_json::Value,
-    at: DateTime<Utc>,
-    digest: Option<String>,
-    chain: Option<String>,
-    erased_at: Option<DateTime<Utc>>,
-}
 
 #[derive(SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
@@ -41,9 +26,9 @@ impl TenantStore {
         let mut verifier = Verifier::default();
         let mut after = 0i64;
         loop {
-            let rows: Vec<ChainRow> = self
+            let rows: Vec<EventRow> = self
                 .db()
-                .query("SELECT seq, id, kind, actor, target, data, at, digest, chain, erased_at FROM event WHERE tenant = $tenant AND seq > $after ORDER BY seq LIMIT $limit")
+                .query("SELECT * FROM event WHERE tenant = $tenant AND seq > $after ORDER BY seq LIMIT $limit")
                 .bind(("tenant", self.tenant.uuid()))
                 .bind(("after", after))
                 .bind(("limit", PAGE))

@@ -25,17 +25,21 @@ pub struct LoggedEvent {
     pub at: DateTime<Utc>,
 }
 
+/// An entry as stored; the chain fields are read by the audit verifier.
 #[derive(SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
-struct EventRow {
-    seq: i64,
+pub(super) struct EventRow {
+    pub(super) seq: i64,
     tenant: Uuid,
-    id: RecordId,
-    kind: String,
-    actor: String,
-    target: String,
-    data: serde_json::Value,
-    at: DateTime<Utc>,
+    pub(super) id: RecordId,
+    pub(super) kind: String,
+    pub(super) actor: String,
+    pub(super) target: String,
+    pub(super) data: serde_json::Value,
+    pub(super) at: DateTime<Utc>,
+    pub(super) digest: Option<String>,
+    pub(super) chain: Option<String>,
+    pub(super) erased_at: Option<DateTime<Utc>>,
 }
 
 impl EventRow {

@@ -12,7 +12,7 @@ use super::messages::MessageRow;
 use super::records::{rid, uuid_value};
 use super::{Store, TenantStore};
 use crate::domain::events::{Actor, DomainEvent, EventKind};
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{ChatId, TenantId};
 use crate::domain::message::Message;
 use crate::domain::retention::RetentionPolicy;
 
@@ -118,6 +118,7 @@ impl TenantStore {
     ) -> StoreResult<Vec<String>> {
         let mut b = self.batch();
         let mut unread: BTreeMap<Uuid, i64> = BTreeMap::new();
+        let mut chats: Vec<RecordId> = Vec::new();
         let mut files = Vec::new();
         for m in messages {
             let id = b.bind(self.message_rid(m.chat(), m.id()));
@@ -127,20 +128,24 @@ impl TenantStore {
             if m.is_unread() {
                 *unread.entry(m.chat().uuid()).or_default() += 1;
             }
+            let chat = self.chat_rid(m.chat());
+            if !chats.contains(&chat) {
+                chats.push(chat);
+            }
             files.extend(m.attachments().iter().map(|a| a.blob_id.clone()));
         }
         for (chat, n) in unread {
-            let chat = b.bind(rid(
-                "chat",
-                [uuid_value(self.tenant.uuid()), uuid_value(chat)],
-            ));
+            let chat = b.bind(self.chat_rid(ChatId::from_uuid(chat)));
             b.push(format!(
                 "UPDATE {chat} SET unread_count = math::max([0, unread_count - {n}]) RETURN NONE"
             ));
         }
+        // Only the chats this batch touched: a chat whose last message went
+        // keeps no preview of it.
         let cut = b.bind(cutoff);
+        let touched = b.bind(chats);
         b.push(format!(
-            "UPDATE chat SET last_message_preview = NONE WHERE tenant = $tenant AND last_message_at < {cut} AND last_message_preview != NONE RETURN NONE"
+            "UPDATE {touched} SET last_message_preview = NONE WHERE last_message_at < {cut} RETURN NONE"
         ));
         b.event(
             &DomainEvent::new(

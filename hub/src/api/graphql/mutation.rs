@@ -494,15 +494,7 @@ impl Mutation {
     /// background and shows in the message's `status`.
     async fn send_message(&self, ctx: &Context<'_>, input: SendMessageInput) -> ApiResult<Message> {
         let (p, store) = authorize(ctx, Action::SendMessage)?;
-        let key = input.idempotency_key.as_deref().map(str::trim);
-        if let Some(k) = key
-            && (k.is_empty() || k.len() > 200)
-        {
-            return Err(ApiError::validation(
-                "idempotencyKey",
-                "must be 1 to 200 characters",
-            ));
-        }
+        let key = idempotency_key(input.idempotency_key.as_deref(), 200)?;
         if let Some(k) = key
             && let Some(existing) = store.message_by_idempotency_key(k).await?
         {
@@ -532,15 +524,7 @@ impl Mutation {
                 format!("give 1 to {MAX_BULK} clients"),
             ));
         }
-        let key = input.idempotency_key.as_deref().map(str::trim);
-        if let Some(k) = key
-            && (k.is_empty() || k.len() > 150)
-        {
-            return Err(ApiError::validation(
-                "idempotencyKey",
-                "must be 1 to 150 characters",
-            ));
-        }
+        let key = idempotency_key(input.idempotency_key.as_deref(), 150)?;
         let text = message_text(&store, input.text.as_deref(), input.template_id.as_ref()).await?;
         let transport: Option<DomainTransport> = input.transport.map(Into::into);
         let mut result = BulkSendResult {
@@ -862,6 +846,17 @@ impl Mutation {
             .map_err(|_| ApiError::validation("id", "is not a valid id"))?;
         store.revoke_token(id, None, &p.actor()).await?;
         Ok(true)
+    }
+}
+
+/// A client's idempotency key, trimmed, of 1 to `max` characters.
+fn idempotency_key(raw: Option<&str>, max: usize) -> ApiResult<Option<&str>> {
+    match raw.map(str::trim) {
+        Some(k) if k.is_empty() || k.len() > max => Err(ApiError::validation(
+            "idempotencyKey",
+            format!("must be 1 to {max} characters"),
+        )),
+        key => Ok(key),
     }
 }
 
