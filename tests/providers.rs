@@ -1147,6 +1147,16 @@ async fn email_arrives_signed_once_and_replies_leave_by_smtp_threaded() {
     assert_eq!(post_mailgun(&hub, &other, MAILGUN_KEY, 3600).await, 401);
     assert_eq!(hub.history(&token, &chat).await.len(), 1);
 
+    // Message-ID is only recommended: a mail without one is kept, once
+    // across the provider's retries, and not referenced in replies.
+    let no_id = customer_mail("x", None).replace("Message-ID: <x>\r\n", "");
+    assert!(!no_id.contains("Message-ID"));
+    for _ in 0..2 {
+        assert_eq!(post_mailgun(&hub, &no_id, MAILGUN_KEY, 0).await, 200);
+    }
+    next_added(&mut ws).await;
+    assert_eq!(hub.history(&token, &chat).await.len(), 2, "kept once");
+
     // The agent's reply leaves by SMTP (STARTTLS, AUTH) and threads.
     let id = send(&hub, &token, &chat, "Sorry! A new lamp ships today.", None).await;
     let got = server.wait_for(1, SOON);

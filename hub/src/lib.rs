@@ -10,7 +10,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod delivery;
 pub mod demo;
-pub mod domain;
+pub use hub_domain as domain;
 pub mod events;
 pub mod files;
 pub mod plugins;

@@ -68,20 +68,47 @@ pub use bindings::exports::hub::transport::transport::Guest as Provider;
 /// impl hub_plugin_sdk::Provider for MyProvider { /* ... */ }
 /// hub_plugin_sdk::export_provider!(MyProvider);
 /// ```
+///
+/// Built for anything but WebAssembly (a plugin's unit tests, the fuzz
+/// targets in `fuzz/`) it exports nothing, so that several plugins can be
+/// linked into one native program and called as plain Rust.
 #[macro_export]
 macro_rules! export_provider {
     ($provider:ident) => {
+        #[cfg(target_arch = "wasm32")]
         $crate::bindings::__export_provider!($provider);
     };
 }
 
 /// Milliseconds since the Unix epoch, from the host's wall clock.
+#[cfg(target_arch = "wasm32")]
 pub fn now_ms() -> u64 {
     let t = wasip2::clocks::wall_clock::now();
     t.seconds * 1000 + u64::from(t.nanoseconds / 1_000_000)
 }
 
+/// Milliseconds since the Unix epoch; natively (tests, fuzzing) there is no
+/// host, so the system clock stands in.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// `n` random bytes from the host's secure source.
+#[cfg(target_arch = "wasm32")]
 pub fn random_bytes(n: u64) -> Vec<u8> {
     wasip2::random::random::get_random_bytes(n)
+}
+
+/// `n` random bytes; natively (tests, fuzzing) from the system's source.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn random_bytes(n: u64) -> Vec<u8> {
+    use std::io::Read;
+    let mut bytes = vec![0; n as usize];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("the system's random source");
+    bytes
 }

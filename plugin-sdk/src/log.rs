@@ -1,19 +1,28 @@
 //! The hub's log, tagged with the plugin and the tenant that called it.
 
-use crate::bindings::hub::transport::host::{self, Level};
+use crate::bindings::hub::transport::host::Level;
+
+#[cfg(target_arch = "wasm32")]
+use crate::bindings::hub::transport::host::log;
+
+/// Natively (tests, fuzzing) there is no hub to log to: standard error stands in.
+#[cfg(not(target_arch = "wasm32"))]
+fn log(level: Level, message: &str) {
+    eprintln!("{level:?}: {message}");
+}
 
 pub fn debug(message: &str) {
-    host::log(Level::Debug, message);
+    log(Level::Debug, message);
 }
 
 pub fn info(message: &str) {
-    host::log(Level::Info, message);
+    log(Level::Info, message);
 }
 
 pub fn warn(message: &str) {
-    host::log(Level::Warn, message);
+    log(Level::Warn, message);
 }
 
 pub fn error(message: &str) {
-    host::log(Level::Error, message);
+    log(Level::Error, message);
 }

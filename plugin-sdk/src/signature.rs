@@ -11,6 +11,12 @@ pub fn hmac_sha256(secret: &[u8], data: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
+/// Hex SHA-256 of `data`: a stable id for content that carries none.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(Sha256::digest(data))
+}
+
 pub fn hmac_sha256_hex(secret: &[u8], data: &[u8]) -> String {
     hex::encode(hmac_sha256(secret, data))
 }

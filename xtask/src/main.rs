@@ -7,6 +7,9 @@
 //!   arguments (a test file, a name filter), `test web` only the browser tests.
 //! - `schema`: regenerate `schema/graphql/schema.graphql`.
 //! - `bench`: the benchmark programs.
+//! - `fuzz`: the fuzz targets in `fuzz/` (a short run is part of `test`).
+
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,8 +28,9 @@ fn main() -> Result<()> {
         "schema" => schema(),
         "bench" => bench(&rest),
         "plugins" => build_plugins(&root().join("plugins/dist"), false).map(|_| ()),
+        "fuzz" => fuzz::run(&rest),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|schema|bench|plugins> [args]");
+            eprintln!("usage: cargo xtask <run|test|schema|bench|plugins|fuzz> [args]");
             eprintln!(
                 "  run     build and start the hub on 127.0.0.1:8080 (embedded database in ./data)"
             );
@@ -35,6 +39,10 @@ fn main() -> Result<()> {
             );
             eprintln!("  schema  regenerate schema/graphql/schema.graphql");
             eprintln!("  plugins build the provider plugins into plugins/dist");
+            eprintln!(
+                "  fuzz    run every fuzz target {} s: `fuzz [--seconds N] [target...] [-- libFuzzer options]`",
+                fuzz::SHORT_RUN_SECS
+            );
             eprintln!(
                 "  bench   run a benchmark program: `bench [core] [-- --clients N]`, `bench live [-- --subscribers 1000,10000]`, `bench plugins [-- --calls 5000 --messages 2000]` or `bench web [-- --chats 1000]`"
             );
@@ -247,6 +255,7 @@ fn test() -> Result<()> {
     status(fmt).context(
         "plugin formatting differs: run `cargo fmt --manifest-path plugins/Cargo.toml --all`",
     )?;
+    fuzz::lint()?;
     // The end-to-end tests build them too; failing here is clearer.
     build_plugins(&target_dir().join("plugins-dist"), true)?;
     let mut clippy = plugins_cargo("clippy");
@@ -271,10 +280,13 @@ fn test() -> Result<()> {
         "--no-fail-fast",
     ]);
     let rust_tests = status(tests);
-    // The browser tests run even when a Rust test failed: both reports help.
+    // The browser tests and the fuzzers run even when a Rust test failed:
+    // every report helps.
     let browser = browser_tests();
+    let fuzzing = fuzz::run(&[]);
     rust_tests?;
     browser?;
+    fuzzing?;
     let mut clippy = cargo();
     clippy.args([
         "clippy",

@@ -19,7 +19,7 @@ mod text;
 
 use hub_plugin_sdk::codec::form_decode;
 use hub_plugin_sdk::settings::Settings;
-use hub_plugin_sdk::signature::verify_hmac_sha256_hex;
+use hub_plugin_sdk::signature::{sha256_hex, verify_hmac_sha256_hex};
 use hub_plugin_sdk::types::*;
 use hub_plugin_sdk::webhook::{header, ok};
 use hub_plugin_sdk::{Provider, export_provider, now_ms};
@@ -122,6 +122,9 @@ fn parse_config(settings: Vec<Setting>) -> Result<Config, String> {
     })
 }
 
+/// Where the ids stand in for a missing Message-ID (`.invalid` never resolves, RFC 2606).
+const STAND_IN_ID_DOMAIN: &str = "@no-message-id.invalid";
+
 /// The MIME message for `message`, and its Message-ID (without brackets).
 fn build(c: &Config, message: &OutboundMessage) -> Result<(Vec<u8>, String), String> {
     let id = format!("{}@{}", message.idempotency_key, domain_of(&c.from_address));
@@ -148,9 +151,16 @@ fn build(c: &Config, message: &OutboundMessage) -> Result<(Vec<u8>, String), Str
         .subject(subject)
         .message_id(id.as_str())
         .text_body(body);
-    if let Some(last) = message.thread.last() {
-        let refs: Vec<&str> = message.thread.iter().map(String::as_str).collect();
-        builder = builder.in_reply_to(last.as_str()).references(refs);
+    // Ids the plugin made up for mails without a Message-ID mean nothing to
+    // the customer's mail client.
+    let refs: Vec<&str> = message
+        .thread
+        .iter()
+        .map(String::as_str)
+        .filter(|id| !id.ends_with(STAND_IN_ID_DOMAIN))
+        .collect();
+    if let Some(last) = refs.last() {
+        builder = builder.in_reply_to(*last).references(refs.clone());
     }
     let bytes = builder
         .write_to_vec()
@@ -225,10 +235,17 @@ fn inbound(raw: &[u8]) -> Result<InboundMessage, String> {
         .address()
         .ok_or("the From header has no address")?
         .to_ascii_lowercase();
+    // Message-ID is only recommended (RFC 5322 3.6.4), and some senders of
+    // notifications leave it out: such a message is still the customer's.
+    // The digest of the raw message stands in, so that the provider's
+    // retries of it are still recognised as one message.
     let id = m
         .message_id()
-        .map(str::to_owned)
-        .ok_or("the message has no Message-ID")?;
+        .filter(|id| !id.trim().is_empty())
+        .map_or_else(
+            || format!("{}{STAND_IN_ID_DOMAIN}", sha256_hex(raw)),
+            str::to_owned,
+        );
     let body = m.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
     let mut reply = text::strip_quotes_and_signature(&body);
     if let Some(subject) = m.subject().filter(|s| !s.trim().is_empty())
@@ -273,7 +290,8 @@ fn inbound(raw: &[u8]) -> Result<InboundMessage, String> {
     })
 }
 
-struct Email;
+/// The provider; natively (fuzz targets, tests) called as plain Rust through [`hub_plugin_sdk::Provider`].
+pub struct Email;
 
 impl Provider for Email {
     fn info() -> PluginInfo {

@@ -233,7 +233,8 @@ fn attachment_kind(content_type: &str) -> &'static str {
     }
 }
 
-struct Instagram;
+/// The provider; natively (fuzz targets, tests) called as plain Rust through [`hub_plugin_sdk::Provider`].
+pub struct Instagram;
 
 impl Provider for Instagram {
     fn info() -> PluginInfo {

@@ -290,7 +290,8 @@ fn token() -> Result<(String, Mode, u64), SendError> {
         .ok_or_else(|| SendError::Unauthorized("the plugin is not configured".into()))
 }
 
-struct Telegram;
+/// The provider; natively (fuzz targets, tests) called as plain Rust through [`hub_plugin_sdk::Provider`].
+pub struct Telegram;
 
 impl Provider for Telegram {
     fn info() -> PluginInfo {

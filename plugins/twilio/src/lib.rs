@@ -200,7 +200,8 @@ fn excerpt(body: &[u8]) -> String {
     String::from_utf8_lossy(body).chars().take(200).collect()
 }
 
-struct Twilio;
+/// The provider; natively (fuzz targets, tests) called as plain Rust through [`hub_plugin_sdk::Provider`].
+pub struct Twilio;
 
 impl Provider for Twilio {
     fn info() -> PluginInfo {

@@ -213,7 +213,8 @@ fn json_response(status: u16, body: &serde_json::Value) -> HttpResponse {
     }
 }
 
-struct Webhook;
+/// The provider; natively (fuzz targets, tests) called as plain Rust through [`hub_plugin_sdk::Provider`].
+pub struct Webhook;
 
 impl Provider for Webhook {
     fn info() -> PluginInfo {

@@ -79,7 +79,7 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::domain::contact::{Consent, ContactKind, ContactValue};
+    use crate::contact::{Consent, ContactKind, ContactValue};
 
     fn contact(kind: ContactKind, value: &str) -> Contact {
         Contact::new(

@@ -79,8 +79,8 @@ impl Chat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::UserId;
-    use crate::domain::message::{Sender, Transport};
+    use crate::ids::UserId;
+    use crate::message::{Sender, Transport};
 
     #[test]
     fn chat_tracks_last_message_time_and_unread_count() {
