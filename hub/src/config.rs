@@ -92,7 +92,7 @@ impl Default for EventsConfig {
     fn default() -> Self {
         Self {
             subscriber_buffer: 1024,
-            poll_ms: 200,
+            poll_ms: 50,
         }
     }
 }
@@ -108,6 +108,10 @@ pub struct PluginsConfig {
     pub max_instances: u32,
     /// How often plugins that are polled are called when they say nothing.
     pub poll_ms: u64,
+    /// With several hub processes on one database, one polls each plugin and
+    /// tenant; another takes over this long after that one stopped. It must
+    /// outlast one long poll (Telegram's `poll_timeout_secs`).
+    pub poll_lease_secs: u64,
     /// Extra certificate authorities (a PEM file) that plugins' TLS
     /// connections trust besides the public roots: a private mail relay.
     pub tls_ca_file: Option<PathBuf>,
@@ -120,6 +124,7 @@ impl Default for PluginsConfig {
             max_memory_mib: 128,
             max_instances: 128,
             poll_ms: 5_000,
+            poll_lease_secs: 90,
             tls_ca_file: None,
         }
     }
@@ -460,6 +465,11 @@ impl Config {
         if p.poll_ms < 100 {
             return Err(ConfigError::Invalid(
                 "plugins.poll_ms must be at least 100".into(),
+            ));
+        }
+        if !(1..=3_600).contains(&p.poll_lease_secs) {
+            return Err(ConfigError::Invalid(
+                "plugins.poll_lease_secs must be 1 to 3600".into(),
             ));
         }
         for (name, o) in &self.plugin {

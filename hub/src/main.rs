@@ -210,17 +210,27 @@ async fn serve(mut config: Config, demo: bool) -> Result<()> {
             &b.admin_email,
             b.admin_password.as_deref(),
         )
-        .await
-        .context("cannot create the first tenant")?;
-        println!(
-            "First start: created tenant `{}` and its admin.",
-            created.tenant.slug
-        );
-        println!("  tenant:   {}", created.tenant.slug);
-        println!("  e-mail:   {}", created.admin.email);
-        match &created.generated_password {
-            Some(p) => println!("  password: {p}   (shown once; change it after signing in)"),
-            None => println!("  password: the one set in bootstrap.admin_password"),
+        .await;
+        match created {
+            Ok(created) => {
+                println!(
+                    "First start: created tenant `{}` and its admin.",
+                    created.tenant.slug
+                );
+                println!("  tenant:   {}", created.tenant.slug);
+                println!("  e-mail:   {}", created.admin.email);
+                match &created.generated_password {
+                    Some(p) => {
+                        println!("  password: {p}   (shown once; change it after signing in)")
+                    }
+                    None => println!("  password: the one set in bootstrap.admin_password"),
+                }
+            }
+            // Another hub process starting on the same empty database made it first.
+            Err(_) if store.has_tenants().await? => {
+                tracing::info!("the first tenant was created by another hub process");
+            }
+            Err(e) => return Err(e).context("cannot create the first tenant"),
         }
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -266,6 +276,7 @@ async fn serve(mut config: Config, demo: bool) -> Result<()> {
         store.clone(),
         transports.clone(),
         std::time::Duration::from_millis(config.plugins.poll_ms),
+        std::time::Duration::from_secs(config.plugins.poll_lease_secs),
         intake.clone(),
     );
     let seed_store = store.clone();

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 pub mod fakes;
 pub mod receiver;
 pub mod smtp;
+pub mod surreal;
 
 pub const ADMIN_PASSWORD: &str = "admin password 123";
 

@@ -29,8 +29,9 @@ fn main() -> Result<()> {
         "bench" => bench(&rest),
         "plugins" => build_plugins(&root().join("plugins/dist"), false).map(|_| ()),
         "fuzz" => fuzz::run(&rest),
+        "surreal" => build_surreal(),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|schema|bench|plugins|fuzz> [args]");
+            eprintln!("usage: cargo xtask <run|test|schema|bench|plugins|fuzz|surreal> [args]");
             eprintln!(
                 "  run     build and start the hub on 127.0.0.1:8080 (embedded database in ./data)"
             );
@@ -39,6 +40,9 @@ fn main() -> Result<()> {
             );
             eprintln!("  schema  regenerate schema/graphql/schema.graphql");
             eprintln!("  plugins build the provider plugins into plugins/dist");
+            eprintln!(
+                "  surreal build the SurrealDB server (`surreal start`) the scale-out tests run"
+            );
             eprintln!(
                 "  fuzz    run every fuzz target {} s: `fuzz [--seconds N] [target...] [-- libFuzzer options]`",
                 fuzz::SHORT_RUN_SECS
@@ -113,6 +117,21 @@ fn build_hub() -> Result<PathBuf> {
 }
 
 /// The plugins workspace (`plugins/`), built for wasm32-wasip2.
+/// Builds the SurrealDB server from the `surrealdb-server` crate (`surreal/`,
+/// a workspace of its own) into `$CARGO_TARGET_DIR/surreal/release/surreal`,
+/// where the scale-out tests look for it.
+fn build_surreal() -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args([
+        "build",
+        "--release",
+        "--manifest-path",
+        "surreal/Cargo.toml",
+    ]);
+    cmd.env("CARGO_TARGET_DIR", target_dir().join("surreal"));
+    status(cmd).context("cannot build the SurrealDB server")
+}
+
 fn plugins_cargo(verb: &str) -> Command {
     let mut cmd = cargo();
     cmd.args([verb, "--manifest-path", "plugins/Cargo.toml"]);
@@ -271,6 +290,7 @@ fn test() -> Result<()> {
     status(clippy)?;
     build_web()?;
     status(npm(&["run", "check"])).context("the web inbox does not type-check")?;
+    build_surreal()?;
     let mut tests = cargo();
     tests.args([
         "test",
@@ -333,8 +353,10 @@ fn browser_tests() -> Result<()> {
 
 /// `cargo test` alone, with the arguments given, in the same build as `test`.
 fn test_only(args: &[String]) -> Result<()> {
-    // The end-to-end tests build the plugins for this target.
+    // The end-to-end tests build the plugins for this target, and the
+    // scale-out ones run the SurrealDB server.
     ensure_wasm_target()?;
+    build_surreal()?;
     // Some end-to-end tests run the `surql` example.
     let mut examples = cargo();
     examples.args(["build", "--release", "-p", "hub", "--examples"]);

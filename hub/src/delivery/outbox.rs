@@ -100,7 +100,7 @@ impl OutboxWorker {
                 }
                 Ok(_) => {}
                 // Another hub process claimed at the same moment.
-                Err(StoreError::Database(m)) if m.to_ascii_lowercase().contains("conflict") => {
+                Err(e) if e.is_write_conflict() => {
                     tracing::debug!("outbox claim conflicted; retrying");
                     continue;
                 }

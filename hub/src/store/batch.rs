@@ -23,8 +23,28 @@ pub(crate) struct Batch {
 }
 
 /// How often a transaction that lost a write conflict (two writers bumping
-/// the event counter at once) is tried again before the error is reported.
-const CONFLICT_RETRIES: u32 = 20;
+/// the event counter at once: with several hub processes, writers in
+/// different processes) is tried again before the error is reported. The
+/// waits between tries grow to 128 ms, about 3 s in all.
+const CONFLICT_RETRIES: u32 = 30;
+
+/// This process's writers of the event log. Every transaction that appends
+/// events increments the same counter, so two at once only conflict and one
+/// of them starts over: they take turns instead, which leaves conflicts to
+/// writers in other hub processes. The tailer is woken after each commit.
+#[derive(Default)]
+pub struct LogWriters {
+    turn: tokio::sync::Mutex<()>,
+    committed: Notify,
+}
+
+impl LogWriters {
+    /// Resolves after the next commit in this process that appended events;
+    /// other processes' commits are only seen by reading the log.
+    pub fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.committed.notified()
+    }
+}
 
 impl Batch {
     pub fn new(tenant: TenantId) -> Self {
@@ -90,9 +110,9 @@ impl Batch {
     }
 
     /// Runs every statement in one transaction, retrying write conflicts.
-    /// Results are indexed as returned by [`Batch::push`]. `committed` is
-    /// signalled when the batch appended events, so the event tailer wakes.
-    pub async fn run(self, db: &Surreal<Any>, committed: &Notify) -> StoreResult<Results> {
+    /// Results are indexed as returned by [`Batch::push`]. A batch that
+    /// appends events waits its turn among this process's log writers.
+    pub async fn run(self, db: &Surreal<Any>, log: &LogWriters) -> StoreResult<Results> {
         let count = self.statements.len();
         let mut sql = String::from("BEGIN TRANSACTION;\n");
         for s in &self.statements {
@@ -100,20 +120,23 @@ impl Batch {
             sql.push_str(";\n");
         }
         sql.push_str("COMMIT TRANSACTION;");
+        let _turn = if self.events > 0 {
+            Some(log.turn.lock().await)
+        } else {
+            None
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
             match Self::attempt(db, &sql, &self.vars, count).await {
                 Err(StoreError::Database(m)) if attempt < CONFLICT_RETRIES && is_conflict(&m) => {
-                    let jitter = u64::from(rand::random::<u8>() % 8);
-                    tokio::time::sleep(std::time::Duration::from_millis(
-                        u64::from(attempt) + jitter,
-                    ))
-                    .await;
+                    let ceiling = 2u64 << attempt.min(6);
+                    let wait = ceiling / 2 + rand::random::<u64>() % ceiling;
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
                 }
                 Ok(results) => {
                     if self.events > 0 {
-                        committed.notify_one();
+                        log.committed.notify_one();
                     }
                     return Ok(results);
                 }
@@ -162,7 +185,7 @@ fn is_conflict(message: &str) -> bool {
 
 /// The failing statement's error (in statement order), not the echoes of
 /// the transaction's failure in the statements around it.
-fn first_cause(messages: impl Iterator<Item = String>) -> StoreError {
+pub(super) fn first_cause(messages: impl Iterator<Item = String>) -> StoreError {
     let messages: Vec<String> = messages.collect();
     // A write conflict anywhere means the whole batch can simply run again.
     if let Some(conflict) = messages.iter().find(|m| is_conflict(m)) {

@@ -137,8 +137,17 @@ impl Store {
             .bind(("limit", limit as i64))
             .await?;
         let errors = response.take_errors();
-        if let Some((_, e)) = errors.into_iter().next() {
-            return Err(super::error::classify(e.to_string()));
+        if !errors.is_empty() {
+            // A conflict with another hub's claim shows as "not executed" on
+            // the statements and as the conflict on COMMIT: report the cause.
+            let mut errors: Vec<(usize, String)> = errors
+                .into_iter()
+                .map(|(i, e)| (i, e.to_string()))
+                .collect();
+            errors.sort_by_key(|(i, _)| *i);
+            return Err(super::batch::first_cause(
+                errors.into_iter().map(|(_, e)| e),
+            ));
         }
         Ok(response.take(1)?)
     }
@@ -542,6 +551,32 @@ impl TenantStore {
             .check()
             .map_err(|e| super::error::classify(e.to_string()))?;
         Ok(())
+    }
+
+    /// Takes or renews the lease on polling `plugin` for this tenant until
+    /// `until`: true when `owner` holds it now. Two hubs claiming at once
+    /// conflict in the database; the one that fails does not poll this round.
+    pub async fn claim_poll_lease(
+        &self,
+        plugin: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let held: Vec<Option<String>> = self
+            .db()
+            .query(
+                "UPSERT $id SET lease_owner = $owner, lease_until = $until, updated_at = time::now()
+                   WHERE lease_owner = NONE OR lease_owner = $owner OR lease_until = NONE OR lease_until < $now
+                   RETURN VALUE lease_owner",
+            )
+            .bind(("id", self.poll_cursor_rid(plugin)))
+            .bind(("owner", owner.to_owned()))
+            .bind(("now", now))
+            .bind(("until", until))
+            .await?
+            .take(0)?;
+        Ok(held.first().and_then(Option::as_deref) == Some(owner))
     }
 
     fn poll_cursor_rid(&self, plugin: &str) -> RecordId {

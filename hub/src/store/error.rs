@@ -62,6 +62,14 @@ const UNIQUE_INDEXES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+impl StoreError {
+    /// Another transaction (often another hub process) wrote the same records
+    /// at the same moment; trying again is the answer.
+    pub fn is_write_conflict(&self) -> bool {
+        matches!(self, StoreError::Database(m) if m.to_ascii_lowercase().contains("conflict"))
+    }
+}
+
 pub(crate) fn classify(message: String) -> StoreError {
     if let Some((_, field, text)) = UNIQUE_INDEXES.iter().find(|(index, _, _)| {
         message.contains(&format!("`{index}`")) && message.contains("already contains")

@@ -36,6 +36,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "retention",
         include_str!("../../../schema/surql/0005_retention.surql"),
     ),
+    (
+        6,
+        "poll_lease",
+        include_str!("../../../schema/surql/0006_poll_lease.surql"),
+    ),
 ];
 
 /// The version the schema has once every migration is applied.
@@ -78,6 +83,12 @@ pub(crate) async fn apply(db: &Surreal<Any>) -> StoreResult<()> {
             .collect();
         errors.sort_by_key(|(i, _)| *i);
         if let Some((statement, err)) = errors.first() {
+            // Another hub process starting on the same database applied it
+            // at the same moment: its transaction won, ours conflicted.
+            if current_version(db).await? >= *version {
+                tracing::info!(version, name, "migration applied by another hub process");
+                continue;
+            }
             return Err(StoreError::Database(format!(
                 "migration {version} ({name}) failed at statement {statement}: {err}"
             )));

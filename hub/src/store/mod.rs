@@ -27,10 +27,10 @@ pub mod webhooks;
 
 use std::sync::Arc;
 
+pub use batch::LogWriters;
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
 use surrealdb::opt::auth::Root;
-use tokio::sync::Notify;
 
 use crate::domain::ids::TenantId;
 
@@ -56,8 +56,8 @@ pub struct Store {
     /// its own (about 100 KiB), and handles are made per request and kept
     /// per WebSocket connection.
     db: Arc<Surreal<Any>>,
-    /// Signalled after every commit that appended events.
-    committed: Arc<Notify>,
+    /// This process's writers of the event log (see [`LogWriters`]).
+    log: Arc<LogWriters>,
 }
 
 impl Store {
@@ -81,7 +81,7 @@ impl Store {
             .await?;
         let store = Self {
             db: Arc::new(db),
-            committed: Arc::new(Notify::new()),
+            log: Arc::default(),
         };
         migrations::apply(&store.db).await?;
         Ok(store)
@@ -92,7 +92,7 @@ impl Store {
         TenantStore {
             db: self.db.clone(),
             tenant,
-            committed: self.committed.clone(),
+            log: self.log.clone(),
         }
     }
 
@@ -102,12 +102,12 @@ impl Store {
 
     /// Woken after a commit in this process appended events; other processes'
     /// commits are only seen by reading the log.
-    pub fn commits(&self) -> Arc<Notify> {
-        self.committed.clone()
+    pub fn commits(&self) -> Arc<LogWriters> {
+        self.log.clone()
     }
 
     pub(crate) async fn run(&self, batch: Batch) -> StoreResult<batch::Results> {
-        batch.run(&self.db, &self.committed).await
+        batch.run(&self.db, &self.log).await
     }
 
     /// The schema version the database is at.
@@ -122,7 +122,7 @@ impl Store {
 pub struct TenantStore {
     db: Arc<Surreal<Any>>,
     tenant: TenantId,
-    committed: Arc<Notify>,
+    log: Arc<LogWriters>,
 }
 
 impl TenantStore {
@@ -139,7 +139,7 @@ impl TenantStore {
     pub fn store(&self) -> Store {
         Store {
             db: self.db.clone(),
-            committed: self.committed.clone(),
+            log: self.log.clone(),
         }
     }
 
@@ -148,6 +148,6 @@ impl TenantStore {
     }
 
     pub(crate) async fn run(&self, batch: Batch) -> StoreResult<batch::Results> {
-        batch.run(&self.db, &self.committed).await
+        batch.run(&self.db, &self.log).await
     }
 }

@@ -1,10 +1,12 @@
 //! The Telegram Bot API, as documented: `POST /bot<token>/<method>` with a
 //! JSON body, answers `{"ok": true, "result": ...}` or `{"ok": false,
 //! "error_code", "description", "parameters": {"retry_after"}}`; `getUpdates`
-//! long-polls with `offset` and `timeout` and forgets updates below the offset.
+//! long-polls with `offset` and `timeout` and forgets updates below the offset;
+//! a second `getUpdates` while one is waiting ends the first with `409
+//! Conflict: terminated by other getUpdates request` (two bot instances).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,6 +32,9 @@ struct FakeState {
     next_message_id: AtomicI64,
     updates: Mutex<VecDeque<Value>>,
     notify: tokio::sync::Notify,
+    /// The newest `getUpdates` call; an older one still waiting is ended.
+    poll_generation: AtomicU64,
+    conflicts: AtomicUsize,
 }
 
 /// The Bot API's error body.
@@ -86,6 +91,11 @@ impl Telegram {
 
     pub fn requests(&self) -> Vec<Recorded> {
         self.state.log.requests()
+    }
+
+    /// How many `getUpdates` calls were ended by another one.
+    pub fn conflicts(&self) -> usize {
+        self.state.conflicts.load(Ordering::SeqCst)
     }
 
     pub async fn wait_for(&self, method: &str, n: usize) -> Vec<Recorded> {
@@ -167,8 +177,19 @@ async fn get_updates(state: &FakeState, params: &Value) -> Response {
     let offset = params["offset"].as_i64();
     let timeout = params["timeout"].as_u64().unwrap_or(0).min(50);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+    let generation = state.poll_generation.fetch_add(1, Ordering::SeqCst) + 1;
+    state.notify.notify_waiters();
     loop {
         let notified = state.notify.notified();
+        if state.poll_generation.load(Ordering::SeqCst) != generation {
+            state.conflicts.fetch_add(1, Ordering::SeqCst);
+            return error(
+                409,
+                "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+                None,
+            )
+            .into_response();
+        }
         {
             let mut updates = state.updates.lock().unwrap();
             // Asking with an offset confirms every update below it.

@@ -1,0 +1,290 @@
+//! Several hub processes on one SurrealDB server (`ws://`), as they run
+//! behind a load balancer: events written through one reach subscribers on
+//! the other, the outbox is delivered once by whichever claims each job,
+//! pollers run once per plugin and tenant, and killing a hub loses nothing.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::json;
+use support::fakes::telegram::{self, Telegram};
+use support::receiver::Receiver;
+use support::surreal::Surreal;
+use support::{ADMIN_PASSWORD, DataDir, Hub};
+
+const MESSAGE_ADDED: &str = "subscription { messageAdded { message { id text chatId } } }";
+const SEND: &str =
+    "mutation($c: ID!, $t: String!) { sendMessage(input: { chatId: $c, text: $t }) { id } }";
+
+/// A hub on `server`, with its own files directory.
+fn hub(server: &Surreal, data: &DataDir, extra: &[(String, String)]) -> Hub {
+    let mut env: Vec<(String, String)> = server
+        .hub_env()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    for (k, v) in [
+        ("HUB_DELIVERY__POLL_MS", "100"),
+        ("HUB_DELIVERY__BACKOFF_MS", "100"),
+    ] {
+        env.push((k.to_owned(), v.to_owned()));
+    }
+    env.extend(extra.iter().cloned());
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    data.start_with(&pairs)
+}
+
+fn receiver_env(receiver: &Receiver) -> Vec<(String, String)> {
+    vec![
+        (
+            "HUB_PLUGIN__WEBHOOK__SETTINGS__URL".to_owned(),
+            receiver.url(),
+        ),
+        (
+            "HUB_PLUGIN__WEBHOOK__ALLOW_HOSTS".to_owned(),
+            receiver.host(),
+        ),
+    ]
+}
+
+async fn admin(hub: &Hub) -> String {
+    hub.sign_in("default", "admin@example.com", ADMIN_PASSWORD)
+        .await
+}
+
+/// A client with a phone and their chat, through `hub`.
+async fn chat(hub: &Hub, token: &str, phone: &str) -> String {
+    let c = hub
+        .create_client(
+            token,
+            json!({ "firstName": "Scale", "contacts": [{ "kind": "PHONE", "value": phone }] }),
+        )
+        .await;
+    hub.open_chat(token, c["id"].as_str().unwrap()).await
+}
+
+/// Sends `n` messages, alternating between the hubs, eight at a time.
+async fn send_many(hubs: [&Hub; 2], tokens: [&str; 2], chat: &str, n: usize) -> BTreeSet<String> {
+    futures_util::stream::iter(0..n)
+        .map(|i| async move {
+            let (hub, token) = (hubs[i % 2], tokens[i % 2]);
+            let r = hub
+                .gql(
+                    Some(token),
+                    SEND,
+                    json!({ "c": chat, "t": format!("message {i}") }),
+                )
+                .await;
+            r.ok()["sendMessage"]["id"].as_str().unwrap().to_owned()
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await
+}
+
+/// Waits until every id in `expected` reached the receiver; returns how
+/// many requests carried each id.
+async fn delivered(receiver: &Receiver, expected: &BTreeSet<String>) -> BTreeMap<String, usize> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut counts = BTreeMap::new();
+        for r in receiver.received() {
+            *counts
+                .entry(r.json()["id"].as_str().unwrap().to_owned())
+                .or_insert(0) += 1;
+        }
+        let all = expected.iter().all(|id| counts.contains_key(id));
+        if all || Instant::now() > deadline {
+            return counts;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_message_sent_through_one_hub_reaches_subscribers_of_the_other() {
+    let server = Surreal::start();
+    let receiver = Receiver::start().await;
+    let (data_a, data_b) = (DataDir::new(), DataDir::new());
+    let a = hub(&server, &data_a, &receiver_env(&receiver));
+    let b = hub(&server, &data_b, &receiver_env(&receiver));
+    // One sign-in works on every hub: sessions live in the database.
+    let token = admin(&a).await;
+    let chat = chat(&a, &token, "+14155550170").await;
+    let mut ws = b.ws(&token).await;
+    ws.subscribe("m", MESSAGE_ADDED, json!({})).await;
+
+    let mut latencies = Vec::new();
+    for i in 0..50 {
+        let text = format!("across hubs {i}");
+        let start = Instant::now();
+        let id = a
+            .gql(Some(&token), SEND, json!({ "c": chat, "t": text }))
+            .await
+            .ok()["sendMessage"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let event = ws
+            .next_data(Duration::from_secs(10))
+            .await
+            .expect("the event reaches hub B's subscriber");
+        latencies.push(start.elapsed());
+        let m = &event["data"]["messageAdded"]["message"];
+        assert_eq!(m["id"], id.as_str(), "{event}");
+        assert_eq!(m["text"], text.as_str());
+    }
+    latencies.sort();
+    eprintln!(
+        "send on hub A to event on hub B (50 sends): p50 {:?}, max {:?}",
+        latencies[latencies.len() / 2],
+        latencies.last().unwrap()
+    );
+    // And the other way round, from B to a subscriber on A.
+    let mut ws_a = a.ws(&token).await;
+    ws_a.subscribe("m", MESSAGE_ADDED, json!({})).await;
+    b.gql(Some(&token), SEND, json!({ "c": chat, "t": "from B" }))
+        .await
+        .ok();
+    let event = ws_a
+        .next_data(Duration::from_secs(10))
+        .await
+        .expect("event on A");
+    assert_eq!(event["data"]["messageAdded"]["message"]["text"], "from B");
+}
+
+#[tokio::test]
+async fn two_hubs_deliver_each_queued_message_once() {
+    let server = Surreal::start();
+    let receiver = Receiver::start().await;
+    receiver.delay(Duration::from_millis(5));
+    let (data_a, data_b) = (DataDir::new(), DataDir::new());
+    let a = hub(&server, &data_a, &receiver_env(&receiver));
+    let b = hub(&server, &data_b, &receiver_env(&receiver));
+    let (ta, tb) = (admin(&a).await, admin(&b).await);
+    let chat = chat(&a, &ta, "+14155550171").await;
+
+    let accepted = send_many([&a, &b], [&ta, &tb], &chat, 1000).await;
+    assert_eq!(accepted.len(), 1000);
+    let counts = delivered(&receiver, &accepted).await;
+    let missing: Vec<_> = accepted
+        .iter()
+        .filter(|id| !counts.contains_key(*id))
+        .collect();
+    assert!(missing.is_empty(), "{} never delivered", missing.len());
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+    assert_eq!(receiver.received().len(), 1000);
+}
+
+#[tokio::test]
+async fn killing_one_hub_loses_no_message() {
+    let server = Surreal::start();
+    let receiver = Receiver::start().await;
+    receiver.delay(Duration::from_millis(20));
+    let mut env = receiver_env(&receiver);
+    // A dead hub's claims are taken over after this long.
+    env.push(("HUB_DELIVERY__LEASE_SECS".to_owned(), "2".to_owned()));
+    env.push(("HUB_DELIVERY__CONCURRENCY".to_owned(), "4".to_owned()));
+    let (data_a, data_b) = (DataDir::new(), DataDir::new());
+    let a = hub(&server, &data_a, &env);
+    let b = hub(&server, &data_b, &env);
+    let (ta, tb) = (admin(&a).await, admin(&b).await);
+    let chat = chat(&a, &ta, "+14155550172").await;
+
+    let accepted = send_many([&a, &b], [&ta, &tb], &chat, 1000).await;
+    receiver.wait_for(100, Duration::from_secs(60)).await;
+    a.kill();
+    let at_kill = receiver.received().len();
+    assert!(
+        at_kill < 1000,
+        "the kill came before the outbox drained ({at_kill})"
+    );
+
+    let counts = delivered(&receiver, &accepted).await;
+    let missing = accepted
+        .iter()
+        .filter(|id| !counts.contains_key(*id))
+        .count();
+    assert_eq!(missing, 0, "messages lost with hub A");
+    // Only what hub A had in flight may repeat, under the same idempotency key.
+    let repeated: usize = counts.values().map(|n| n - 1).sum();
+    assert!(
+        repeated <= 4,
+        "{repeated} repeats, more than A had in flight"
+    );
+    for r in receiver.received() {
+        assert_eq!(r.header("idempotency-key"), r.json()["id"].as_str());
+    }
+}
+
+#[tokio::test]
+async fn a_polled_plugin_is_polled_by_one_hub_at_a_time() {
+    let server = Surreal::start();
+    let fake = Telegram::start().await;
+    let mut env = fake.hub_env();
+    env.push(("HUB_PLUGINS__POLL_MS".to_owned(), "200".to_owned()));
+    env.push(("HUB_PLUGINS__POLL_LEASE_SECS".to_owned(), "2".to_owned()));
+    let (data_a, data_b) = (DataDir::new(), DataDir::new());
+    let a = hub(&server, &data_a, &env);
+    let token = admin(&a).await;
+    a.configure_plugin(
+        &token,
+        "telegram",
+        &[
+            ("bot_token", telegram::BOT_TOKEN),
+            ("mode", "polling"),
+            ("poll_timeout_secs", "1"),
+        ],
+        &["TELEGRAM"],
+    )
+    .await;
+    // Hub A polls first and holds the lease.
+    fake.wait_for("getUpdates", 1).await;
+    let b = hub(&server, &data_b, &env);
+    // Long polls from both hubs would end each other (409 Conflict).
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(fake.conflicts(), 0, "two hubs polled at once");
+    let polls = || {
+        fake.requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/getUpdates"))
+            .count()
+    };
+    assert!(polls() >= 3, "polling went on: {}", polls());
+
+    // An update is taken in once, and seen on both hubs.
+    let mut ws = b.ws(&token).await;
+    ws.subscribe("m", MESSAGE_ADDED, json!({})).await;
+    fake.push_update(telegram::text_update(900, 4242, 1, "hello from Telegram"));
+    let event = ws
+        .next_data(Duration::from_secs(10))
+        .await
+        .expect("the update arrives");
+    assert_eq!(
+        event["data"]["messageAdded"]["message"]["text"],
+        "hello from Telegram"
+    );
+
+    // When the polling hub dies, the other takes over once the lease ends.
+    a.kill();
+    let after_kill = polls();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while polls() < after_kill + 2 {
+        assert!(Instant::now() < deadline, "hub B never took over polling");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(fake.conflicts(), 0);
+    fake.push_update(telegram::text_update(901, 4242, 2, "after the kill"));
+    let event = ws
+        .next_data(Duration::from_secs(10))
+        .await
+        .expect("updates keep arriving through hub B");
+    assert_eq!(
+        event["data"]["messageAdded"]["message"]["text"],
+        "after the kill"
+    );
+}
