@@ -182,6 +182,13 @@ async fn twilio_inbound_messages_are_stored_once_and_reach_a_subscriber() {
     assert_eq!(added["transport"], "WHATSAPP", "{added}");
     let client = client_by_contact(&hub, &token, "WHATSAPP", "+14155550124").await;
     assert_eq!(client["displayName"], "Maria Lopez", "{client}");
+
+    // A blank MessageSid (signed, so it got past the signature) is refused,
+    // not stored under an empty id.
+    let blank = twilio_inbound("   ", "+14155550126", "Who am I?");
+    let (status, body) = twilio::post_webhook(&url, &blank, None).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("MessageSid"), "{body}");
     assert!(
         ws.recv(Duration::from_millis(500)).await.is_none(),
         "nothing more"

@@ -299,3 +299,26 @@ async fn a_polled_plugin_is_polled_by_one_hub_at_a_time() {
         "after the kill"
     );
 }
+
+#[tokio::test]
+async fn a_sign_in_lock_holds_on_every_hub() {
+    let server = Surreal::start();
+    let env = vec![("HUB_AUTH__SIGN_IN_ATTEMPTS".to_owned(), "3".to_owned())];
+    let (data_a, data_b) = (DataDir::new(), DataDir::new());
+    let a = hub(&server, &data_a, &env);
+    let b = hub(&server, &data_b, &env);
+    const SIGN_IN: &str = "mutation($p: String!) { signIn(tenant: \"default\", email: \"admin@example.com\", password: $p) { token } }";
+    let code = async |hub: &Hub, password: &str| {
+        let r = hub.gql(None, SIGN_IN, json!({ "p": password })).await;
+        match r.body["errors"][0]["extensions"]["code"].as_str() {
+            Some(c) => c.to_owned(),
+            None => "OK".to_owned(),
+        }
+    };
+    // Wrong passwords spread over both hubs count as one run.
+    assert_eq!(code(&a, "guess 1").await, "UNAUTHENTICATED");
+    assert_eq!(code(&b, "guess 2").await, "UNAUTHENTICATED");
+    assert_eq!(code(&a, "guess 3").await, "UNAUTHENTICATED");
+    assert_eq!(code(&b, ADMIN_PASSWORD).await, "RATE_LIMITED");
+    assert_eq!(code(&a, ADMIN_PASSWORD).await, "RATE_LIMITED");
+}

@@ -180,7 +180,10 @@ async fn bench() -> anyhow::Result<()> {
     let url = format!("{public_url}/graphql");
     let app = hub::api::router(hub::api::AppState {
         store: store.clone(),
-        sign_in: Arc::new(hub::auth::SignInThrottle::from_config(&config.auth)),
+        sign_in: Arc::new(hub::auth::SignInThrottle::from_config(
+            &config.auth,
+            store.clone(),
+        )),
         config: Arc::new(config),
         bus,
         transports,

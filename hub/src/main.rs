@@ -281,9 +281,13 @@ async fn serve(mut config: Config, demo: bool) -> Result<()> {
     );
     let seed_store = store.clone();
     let tenant_slug = config.bootstrap.tenant_slug.clone();
+    let sign_in = Arc::new(hub::auth::SignInThrottle::from_config(
+        &config.auth,
+        store.clone(),
+    ));
     let mut app = hub::api::router(hub::api::AppState {
         store,
-        sign_in: Arc::new(hub::auth::SignInThrottle::from_config(&config.auth)),
+        sign_in,
         config: Arc::new(config),
         bus,
         transports,

@@ -46,6 +46,9 @@ pub fn run(args: &[String]) -> Result<()> {
         );
     }
     let targets = if names.is_empty() { all } else { names };
+    let artifacts = fuzz_dir().join("artifacts");
+    std::fs::create_dir_all(&artifacts)
+        .with_context(|| format!("create {}", artifacts.display()))?;
     let mut build = fuzz_command(&tool, "build");
     build.arg("--release");
     status(build).context("the fuzz targets do not build")?;
@@ -89,8 +92,14 @@ pub fn lint() -> Result<()> {
     status(clippy)
 }
 
+/// One build directory per checkout: the instrumented plugins of two
+/// checkouts sharing one would be taken for each other (their artifacts are
+/// named alike) and fail to link.
 fn fuzz_dir() -> PathBuf {
-    target_dir().join("fuzz")
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    root().hash(&mut h);
+    target_dir().join(format!("fuzz-{:012x}", h.finish() & 0xffff_ffff_ffff))
 }
 
 /// `cargo-fuzz`, installed into the target directory when missing.
@@ -167,9 +176,7 @@ fn replay_seeds(tool: &Path, target: &str) -> Result<()> {
 fn fuzz(tool: &Path, target: &str, seconds: u64, extra: &[String]) -> Result<()> {
     let corpus = fuzz_dir().join("corpus").join(target);
     let artifacts = fuzz_dir().join("artifacts");
-    for dir in [&corpus, &artifacts] {
-        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    }
+    std::fs::create_dir_all(&corpus).with_context(|| format!("create {}", corpus.display()))?;
     let mut cmd = fuzz_command(tool, "run");
     cmd.args(["--release", target]).arg(&corpus);
     let seeds = root().join("fuzz/seeds").join(target);

@@ -1,84 +1,87 @@
 //! Sign-in throttling: a run of wrong passwords for one account locks that
 //! account's sign-in for a while, so a password cannot be guessed at the
 //! speed of the network. Counted per account name, whether or not it exists,
-//! so a lock tells nothing about which accounts are real.
+//! so a lock tells nothing about which accounts are real. The runs live in
+//! the database, so several hub processes behind a load balancer hold one
+//! lock, not one each.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-/// Accounts tracked before expired entries are swept out.
-const SWEEP_AT: usize = 10_000;
+use chrono::{DateTime, Utc};
+
+use crate::store::sign_in::Failures;
+use crate::store::{Store, StoreResult};
+
+/// Wrong passwords counted between sweeps of expired runs.
+const SWEEP_EVERY: u64 = 1_000;
 
 pub struct SignInThrottle {
     /// Wrong passwords allowed within `window`.
     limit: u32,
-    window: Duration,
-    accounts: Mutex<HashMap<String, Failures>>,
+    window: chrono::Duration,
+    store: Store,
+    counted: AtomicU64,
 }
 
-struct Failures {
-    count: u32,
-    /// When the first failure of this run happened; the run ends `window` later.
-    since: Instant,
+/// How long `failures` still lock the account at `now`, if they do.
+pub fn locked_for(
+    failures: Option<Failures>,
+    limit: u32,
+    window: chrono::Duration,
+    now: DateTime<Utc>,
+) -> Option<Duration> {
+    let f = failures?;
+    let until = f.since + window;
+    (f.count >= i64::from(limit) && now < until).then(|| (until - now).to_std().unwrap_or_default())
 }
 
 impl SignInThrottle {
     /// As `auth.sign_in_attempts` and `auth.sign_in_lock_minutes` say.
-    pub fn from_config(auth: &crate::config::AuthConfig) -> Self {
+    pub fn from_config(auth: &crate::config::AuthConfig, store: Store) -> Self {
         Self::new(
             auth.sign_in_attempts,
-            Duration::from_secs(u64::from(auth.sign_in_lock_minutes) * 60),
+            chrono::Duration::minutes(i64::from(auth.sign_in_lock_minutes)),
+            store,
         )
     }
 
-    pub fn new(limit: u32, window: Duration) -> Self {
+    pub fn new(limit: u32, window: chrono::Duration, store: Store) -> Self {
         Self {
             limit,
             window,
-            accounts: Mutex::new(HashMap::new()),
+            store,
+            counted: AtomicU64::new(0),
         }
     }
 
     /// `Err(wait)` while `account` is locked: how long until it may try again.
-    pub fn check(&self, account: &str, now: Instant) -> Result<(), Duration> {
-        let accounts = self.accounts.lock().expect("throttle lock");
-        match accounts.get(account) {
-            Some(f) if f.count >= self.limit => {
-                let until = f.since + self.window;
-                if now < until {
-                    Err(until - now)
-                } else {
-                    Ok(())
-                }
-            }
-            _ => Ok(()),
-        }
+    pub async fn check(
+        &self,
+        account: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(), Duration>> {
+        let failures = self.store.sign_in_failures(account).await?;
+        Ok(match locked_for(failures, self.limit, self.window, now) {
+            Some(wait) => Err(wait),
+            None => Ok(()),
+        })
     }
 
     /// A wrong password (or an unknown account) for `account`.
-    pub fn failed(&self, account: &str, now: Instant) {
-        let mut accounts = self.accounts.lock().expect("throttle lock");
-        if accounts.len() >= SWEEP_AT {
-            let window = self.window;
-            accounts.retain(|_, f| now < f.since + window);
+    pub async fn failed(&self, account: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        self.store
+            .count_sign_in_failure(account, now, self.window)
+            .await?;
+        if self.counted.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.store.sweep_sign_in_failures(now - self.window).await?;
         }
-        let f = accounts.entry(account.to_owned()).or_insert(Failures {
-            count: 0,
-            since: now,
-        });
-        if now >= f.since + self.window {
-            *f = Failures {
-                count: 0,
-                since: now,
-            };
-        }
-        f.count += 1;
+        Ok(())
     }
 
     /// A correct password ends the account's run of failures.
-    pub fn succeeded(&self, account: &str) {
-        self.accounts.lock().expect("throttle lock").remove(account);
+    pub async fn succeeded(&self, account: &str) -> StoreResult<()> {
+        self.store.clear_sign_in_failures(account).await
     }
 }
 
@@ -86,59 +89,27 @@ impl SignInThrottle {
 mod tests {
     use super::*;
 
-    const WINDOW: Duration = Duration::from_secs(900);
+    fn window() -> chrono::Duration {
+        chrono::Duration::seconds(900)
+    }
+
+    fn run(count: i64, since: DateTime<Utc>) -> Option<Failures> {
+        Some(Failures { count, since })
+    }
 
     #[test]
     fn the_limit_th_failure_locks_the_account_until_the_window_ends() {
-        let t = SignInThrottle::new(3, WINDOW);
-        let start = Instant::now();
-        for i in 0..3 {
-            assert_eq!(t.check("acme/ann", start), Ok(()), "attempt {i}");
-            t.failed("acme/ann", start + Duration::from_secs(i));
-        }
-        let later = start + Duration::from_secs(100);
+        let start = Utc::now();
+        let later = start + chrono::Duration::seconds(100);
+        assert_eq!(locked_for(run(2, start), 3, window(), later), None);
         assert_eq!(
-            t.check("acme/ann", later),
-            Err(WINDOW - Duration::from_secs(100))
+            locked_for(run(3, start), 3, window(), later),
+            Some(Duration::from_secs(800))
         );
-        // Another account, or the same name in another tenant, is not affected.
-        assert_eq!(t.check("acme/bob", later), Ok(()));
-        assert_eq!(t.check("other/ann", later), Ok(()));
-        assert_eq!(t.check("acme/ann", start + WINDOW), Ok(()));
-    }
-
-    #[test]
-    fn a_run_that_outlives_the_window_starts_over() {
-        let t = SignInThrottle::new(2, WINDOW);
-        let start = Instant::now();
-        t.failed("a", start);
-        t.failed("a", start + WINDOW);
-        assert_eq!(t.check("a", start + WINDOW), Ok(()));
-        t.failed("a", start + WINDOW + Duration::from_secs(1));
-        assert!(
-            t.check("a", start + WINDOW + Duration::from_secs(2))
-                .is_err()
+        assert_eq!(
+            locked_for(run(3, start), 3, window(), start + window()),
+            None
         );
-    }
-
-    #[test]
-    fn a_correct_password_clears_the_failures() {
-        let t = SignInThrottle::new(2, WINDOW);
-        let start = Instant::now();
-        t.failed("a", start);
-        t.succeeded("a");
-        t.failed("a", start);
-        assert_eq!(t.check("a", start), Ok(()));
-    }
-
-    #[test]
-    fn expired_runs_are_swept_once_many_accounts_are_tracked() {
-        let t = SignInThrottle::new(1, WINDOW);
-        let start = Instant::now();
-        for i in 0..SWEEP_AT {
-            t.failed(&format!("old{i}"), start);
-        }
-        t.failed("new", start + WINDOW);
-        assert_eq!(t.accounts.lock().unwrap().len(), 1);
+        assert_eq!(locked_for(None, 3, window(), later), None);
     }
 }

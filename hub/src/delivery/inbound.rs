@@ -114,6 +114,15 @@ pub async fn store_results(
     statuses: Vec<StatusUpdate>,
     intake: &Intake,
 ) -> Result<Outcome, InboundError> {
+    // The provider's id is what recognises a retried webhook: a plugin that
+    // returns none has misread the request.
+    for id in messages
+        .iter()
+        .map(|m| &m.provider_message_id)
+        .chain(statuses.iter().map(|s| &s.provider_message_id))
+    {
+        check_provider_id(id)?;
+    }
     let mut outcome = Outcome::default();
     for m in messages {
         match receive(store, source, m, intake).await? {
@@ -139,6 +148,29 @@ pub async fn store_results(
         }
     }
     Ok(outcome)
+}
+
+/// Longest provider id kept (e-mail Message-IDs are the longest seen, under 1,000).
+const PROVIDER_ID_MAX: usize = 1_000;
+
+fn check_provider_id(id: &str) -> Result<(), InboundError> {
+    if id.trim().is_empty() {
+        return Err(InboundError::Malformed(
+            "the plugin returned a message or status without the provider's id".into(),
+        ));
+    }
+    if id.len() > PROVIDER_ID_MAX || id.chars().any(char::is_control) {
+        return Err(InboundError::Malformed(format!(
+            "the plugin returned a provider id that is not one: {} bytes{}",
+            id.len(),
+            if id.chars().any(char::is_control) {
+                ", with control characters"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(())
 }
 
 fn sender_of(plugin: &str, t: Transport, value: &ContactValue, m: &InboundMessage) -> Sender {

@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "poll_lease",
         include_str!("../../../schema/surql/0006_poll_lease.surql"),
     ),
+    (
+        7,
+        "sign_in_failures",
+        include_str!("../../../schema/surql/0007_sign_in_failures.surql"),
+    ),
 ];
 
 /// The version the schema has once every migration is applied.

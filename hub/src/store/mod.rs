@@ -19,6 +19,7 @@ mod records;
 pub mod retention;
 #[cfg(test)]
 mod schema_tests;
+pub mod sign_in;
 pub mod templates;
 pub mod tenants;
 pub mod tokens;

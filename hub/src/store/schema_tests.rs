@@ -12,7 +12,7 @@ use crate::domain::ids::{ClientId, TenantId};
 use crate::domain::message::{Message, Sender, Transport};
 use crate::domain::tenant::Tenant;
 
-async fn store() -> (tempfile::TempDir, Store) {
+pub(super) async fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let settings = DatabaseSettings {
         url: format!("surrealkv://{}", dir.path().join("db").display()),

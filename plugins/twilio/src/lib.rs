@@ -336,13 +336,19 @@ impl Provider for Twilio {
             )));
         }
         let field = |k: &str| form_value(&params, k).filter(|v| !v.is_empty());
-        if field("AccountSid") != Some(sid.as_str()) {
+        // Ids and addresses: blank is missing (found by fuzzing: `MessageSid=+++`).
+        let id_field = |k: &str| {
+            form_value(&params, k)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        if id_field("AccountSid") != Some(sid.as_str()) {
             return Err(WebhookError::Unauthenticated(
                 "the request is for another Twilio account".into(),
             ));
         }
-        let message_sid = field("MessageSid")
-            .or_else(|| field("SmsSid"))
+        let message_sid = id_field("MessageSid")
+            .or_else(|| id_field("SmsSid"))
             .ok_or_else(|| WebhookError::Malformed("`MessageSid` is missing".into()))?
             .to_owned();
         let mut result = WebhookResult {
@@ -370,7 +376,7 @@ impl Provider for Twilio {
                 });
             }
             _ => {
-                let from = field("From")
+                let from = id_field("From")
                     .ok_or_else(|| WebhookError::Malformed("`From` is missing".into()))?;
                 let (channel, address) = match from.strip_prefix(WHATSAPP_PREFIX) {
                     Some(number) => (Channel::Whatsapp, number),

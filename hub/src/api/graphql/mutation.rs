@@ -201,30 +201,32 @@ impl Mutation {
         let email = email.trim().to_lowercase();
         // Locked before any check, so a locked account learns nothing more.
         let account = format!("{slug}/{email}");
-        if let Err(wait) = st.sign_in.check(&account, std::time::Instant::now()) {
+        if let Err(wait) = st.sign_in.check(&account, Utc::now()).await? {
             return Err(ApiError::SignInLocked {
                 retry_after_secs: wait.as_secs().max(1),
             });
         }
-        let refused = || {
-            st.sign_in.failed(&account, std::time::Instant::now());
-            ApiError::Unauthenticated("wrong tenant, e-mail or password".into())
+        let refused = async || -> ApiResult<SignInPayload> {
+            st.sign_in.failed(&account, Utc::now()).await?;
+            Err(ApiError::Unauthenticated(
+                "wrong tenant, e-mail or password".into(),
+            ))
         };
         let Some(t) = st.store.tenant_by_slug(&slug).await? else {
             // Spend the same time as a real check so tenants cannot be probed by timing.
             let _ = verify_password(&password, &crate::auth::DUMMY_HASH);
-            return Err(refused());
+            return refused().await;
         };
         let store = st.store.tenant(t.id);
         let found = store.user_by_email(&email).await?;
         let Some((user, hash)) = found else {
             let _ = verify_password(&password, &crate::auth::DUMMY_HASH);
-            return Err(refused());
+            return refused().await;
         };
         if !verify_password(&password, &hash) {
-            return Err(refused());
+            return refused().await;
         }
-        st.sign_in.succeeded(&account);
+        st.sign_in.succeeded(&account).await?;
         if !user.active {
             return Err(ApiError::Unauthenticated("this user is deactivated".into()));
         }
