@@ -17,7 +17,7 @@ use crate::{cargo, root, status, target_dir};
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// Seconds each target fuzzes in `cargo xtask test`.
-pub const SHORT_RUN_SECS: u64 = 20;
+pub const SHORT_RUN_SECS: u64 = 10;
 
 /// `fuzz [--seconds N] [target…] [-- libFuzzer options]`.
 pub fn run(args: &[String]) -> Result<()> {

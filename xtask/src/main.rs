@@ -116,7 +116,6 @@ fn build_hub() -> Result<PathBuf> {
     Ok(target_dir().join("release").join("hub"))
 }
 
-/// The plugins workspace (`plugins/`), built for wasm32-wasip2.
 /// Builds the SurrealDB server from the `surrealdb-server` crate (`surreal/`,
 /// a workspace of its own) into `$CARGO_TARGET_DIR/surreal/release/surreal`,
 /// where the scale-out tests look for it.
@@ -132,6 +131,7 @@ fn build_surreal() -> Result<()> {
     status(cmd).context("cannot build the SurrealDB server")
 }
 
+/// The plugins workspace (`plugins/`), built for wasm32-wasip2.
 fn plugins_cargo(verb: &str) -> Command {
     let mut cmd = cargo();
     cmd.args([verb, "--manifest-path", "plugins/Cargo.toml"]);
@@ -291,6 +291,9 @@ fn test() -> Result<()> {
     build_web()?;
     status(npm(&["run", "check"])).context("the web inbox does not type-check")?;
     build_surreal()?;
+    // Some end-to-end tests run the `surql` example: `cargo test` compiles
+    // examples but leaves no runnable copy on a fresh build.
+    build_hub()?;
     let mut tests = cargo();
     tests.args([
         "test",
@@ -357,10 +360,9 @@ fn test_only(args: &[String]) -> Result<()> {
     // scale-out ones run the SurrealDB server.
     ensure_wasm_target()?;
     build_surreal()?;
-    // Some end-to-end tests run the `surql` example.
-    let mut examples = cargo();
-    examples.args(["build", "--release", "-p", "hub", "--examples"]);
-    status(examples)?;
+    // Some end-to-end tests run the `surql` example: `cargo test` compiles
+    // examples but leaves no runnable copy on a fresh build.
+    build_hub()?;
     let mut tests = cargo();
     tests.args(["test", "--release", "--workspace"]);
     tests.args(args);

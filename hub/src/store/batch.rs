@@ -152,14 +152,8 @@ impl Batch {
         count: usize,
     ) -> StoreResult<Results> {
         let mut response = db.query(sql).bind(vars.clone()).await?;
-        let errors = response.take_errors();
-        if !errors.is_empty() {
-            let mut errors: Vec<(usize, String)> = errors
-                .into_iter()
-                .map(|(i, e)| (i, e.to_string()))
-                .collect();
-            errors.sort_by_key(|(i, _)| *i);
-            return Err(first_cause(errors.into_iter().map(|(_, e)| e)));
+        if let Some(e) = failure(response.take_errors()) {
+            return Err(e);
         }
         // BEGIN and COMMIT have result slots of their own: statement i is at i + 1.
         // (A `RETURN` would end the block early, so batches never use one.)
@@ -183,9 +177,25 @@ fn is_conflict(message: &str) -> bool {
     m.contains("conflict") || m.contains("can be retried")
 }
 
+/// What failed in a transaction, from its statements' errors (none: it
+/// committed).
+pub(super) fn failure<E: std::fmt::Display>(
+    errors: std::collections::HashMap<usize, E>,
+) -> Option<StoreError> {
+    if errors.is_empty() {
+        return None;
+    }
+    let mut errors: Vec<(usize, String)> = errors
+        .into_iter()
+        .map(|(i, e)| (i, e.to_string()))
+        .collect();
+    errors.sort_by_key(|(i, _)| *i);
+    Some(first_cause(errors.into_iter().map(|(_, e)| e)))
+}
+
 /// The failing statement's error (in statement order), not the echoes of
 /// the transaction's failure in the statements around it.
-pub(super) fn first_cause(messages: impl Iterator<Item = String>) -> StoreError {
+fn first_cause(messages: impl Iterator<Item = String>) -> StoreError {
     let messages: Vec<String> = messages.collect();
     // A write conflict anywhere means the whole batch can simply run again.
     if let Some(conflict) = messages.iter().find(|m| is_conflict(m)) {

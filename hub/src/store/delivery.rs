@@ -136,18 +136,10 @@ impl Store {
             .bind(("owner", owner.to_owned()))
             .bind(("limit", limit as i64))
             .await?;
-        let errors = response.take_errors();
-        if !errors.is_empty() {
-            // A conflict with another hub's claim shows as "not executed" on
-            // the statements and as the conflict on COMMIT: report the cause.
-            let mut errors: Vec<(usize, String)> = errors
-                .into_iter()
-                .map(|(i, e)| (i, e.to_string()))
-                .collect();
-            errors.sort_by_key(|(i, _)| *i);
-            return Err(super::batch::first_cause(
-                errors.into_iter().map(|(_, e)| e),
-            ));
+        // A conflict with another hub's claim shows as "not executed" on the
+        // statements and as the conflict on COMMIT: report the cause.
+        if let Some(e) = super::batch::failure(response.take_errors()) {
+            return Err(e);
         }
         Ok(response.take(1)?)
     }
