@@ -16,21 +16,15 @@ class Inbox {
   error = $state("");
   private cursor: string | null = null;
   private stops: (() => void)[] = [];
+  /** Chats updated live while the first page loads. */
+  private liveWhileLoading: Map<string, ChatSummary> | null = null;
 
   /** Loads the first page for the current filters and starts live updates. */
   async load(): Promise<void> {
     this.loading = true;
     this.error = "";
-    try {
-      const page = await this.fetch(null);
-      this.chats = page.nodes;
-      this.hasMore = page.pageInfo.hasNextPage;
-      this.cursor = page.pageInfo.endCursor;
-    } catch (e) {
-      this.error = e instanceof Error ? e.message : String(e);
-    } finally {
-      this.loading = false;
-    }
+    // Live updates start before the first page is asked for, so a message
+    // that arrives while the page loads is not lost between the two.
     if (!this.stops.length) {
       this.stops.push(
         subscribe<{ chatUpdated: { cursor: string; chat: ChatSummary } }>(CHAT_UPDATED, {}, ({ chatUpdated }) =>
@@ -46,6 +40,21 @@ class Inbox {
           },
         ),
       );
+    }
+    this.liveWhileLoading = new Map();
+    try {
+      const page = await this.fetch(null);
+      // Chats updated live while the page loaded keep their newer state.
+      const early = this.liveWhileLoading;
+      this.chats = page.nodes.map((c) => early.get(c.id) ?? c);
+      for (const c of early.values()) if (!this.chats.some((x) => x.id === c.id)) this.upsert(c);
+      this.hasMore = page.pageInfo.hasNextPage;
+      this.cursor = page.pageInfo.endCursor;
+    } catch (e) {
+      this.error = e instanceof Error ? e.message : String(e);
+    } finally {
+      this.liveWhileLoading = null;
+      this.loading = false;
     }
   }
 
@@ -75,6 +84,7 @@ class Inbox {
 
   /** A chat changed: put it where its last message places it. */
   upsert(chat: ChatSummary): void {
+    this.liveWhileLoading?.set(chat.id, chat);
     const rest = this.chats.filter((c) => c.id !== chat.id);
     const matches =
       (!this.unreadOnly || chat.unreadCount > 0) &&
