@@ -21,11 +21,7 @@ const SEND: &str =
 
 /// A hub on `server`, with its own files directory.
 fn hub(server: &Surreal, data: &DataDir, extra: &[(String, String)]) -> Hub {
-    let mut env: Vec<(String, String)> = server
-        .hub_env()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+    let mut env = server.hub_env();
     for (k, v) in [
         ("HUB_DELIVERY__POLL_MS", "100"),
         ("HUB_DELIVERY__BACKOFF_MS", "100"),

@@ -71,11 +71,13 @@ impl Surreal {
     }
 
     /// The environment that points a hub at this server.
-    pub fn hub_env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("HUB_DATABASE__URL", self.url.clone()),
-            ("HUB_DATABASE__USERNAME", USER.to_owned()),
-            ("HUB_DATABASE__PASSWORD", PASSWORD.to_owned()),
+    pub fn hub_env(&self) -> Vec<(String, String)> {
+        [
+            ("HUB_DATABASE__URL", self.url.as_str()),
+            ("HUB_DATABASE__USERNAME", USER),
+            ("HUB_DATABASE__PASSWORD", PASSWORD),
         ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into()
     }
 }

@@ -159,16 +159,16 @@ fn check_provider_id(id: &str) -> Result<(), InboundError> {
             "the plugin returned a message or status without the provider's id".into(),
         ));
     }
-    if id.len() > PROVIDER_ID_MAX || id.chars().any(char::is_control) {
+    if id.len() > PROVIDER_ID_MAX {
         return Err(InboundError::Malformed(format!(
-            "the plugin returned a provider id that is not one: {} bytes{}",
-            id.len(),
-            if id.chars().any(char::is_control) {
-                ", with control characters"
-            } else {
-                ""
-            }
+            "the plugin returned a provider id of {} bytes; at most {PROVIDER_ID_MAX} are kept",
+            id.len()
         )));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(InboundError::Malformed(
+            "the plugin returned a provider id with control characters".into(),
+        ));
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use surrealdb::engine::any::Any;
 use surrealdb::types::{SurrealValue, Value};
 use tokio::sync::Notify;
 
-use super::error::{StoreError, StoreResult, classify};
+use super::error::{StoreError, StoreResult, classify, is_conflict};
 use super::records::{rid, uuid_value};
 use crate::domain::audit;
 use crate::domain::events::DomainEvent;
@@ -27,6 +27,28 @@ pub(crate) struct Batch {
 /// different processes) is tried again before the error is reported. The
 /// waits between tries grow to 128 ms, about 3 s in all.
 const CONFLICT_RETRIES: u32 = 30;
+
+/// Runs `transaction` until it does not lose a write conflict (at most
+/// [`CONFLICT_RETRIES`] times), waiting a growing, jittered while between
+/// tries so that the writers it conflicts with get through.
+pub(super) async fn retry_conflicts<T, F, Fut>(mut transaction: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = StoreResult<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match transaction().await {
+            Err(e) if attempt < CONFLICT_RETRIES && e.is_write_conflict() => {
+                let ceiling = 2u64 << attempt.min(6);
+                let wait = ceiling / 2 + rand::random::<u64>() % ceiling;
+                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+            }
+            result => return result,
+        }
+    }
+}
 
 /// This process's writers of the event log. Every transaction that appends
 /// events increments the same counter, so two at once only conflict and one
@@ -125,24 +147,11 @@ impl Batch {
         } else {
             None
         };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match Self::attempt(db, &sql, &self.vars, count).await {
-                Err(StoreError::Database(m)) if attempt < CONFLICT_RETRIES && is_conflict(&m) => {
-                    let ceiling = 2u64 << attempt.min(6);
-                    let wait = ceiling / 2 + rand::random::<u64>() % ceiling;
-                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-                }
-                Ok(results) => {
-                    if self.events > 0 {
-                        log.committed.notify_one();
-                    }
-                    return Ok(results);
-                }
-                Err(e) => return Err(e),
-            }
+        let results = retry_conflicts(|| Self::attempt(db, &sql, &self.vars, count)).await?;
+        if self.events > 0 {
+            log.committed.notify_one();
         }
+        Ok(results)
     }
 
     async fn attempt(
@@ -170,11 +179,6 @@ impl Batch {
         }
         Ok(Results { values })
     }
-}
-
-fn is_conflict(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    m.contains("conflict") || m.contains("can be retried")
 }
 
 /// What failed in a transaction, from its statements' errors (none: it

@@ -66,8 +66,14 @@ impl StoreError {
     /// Another transaction (often another hub process) wrote the same records
     /// at the same moment; trying again is the answer.
     pub fn is_write_conflict(&self) -> bool {
-        matches!(self, StoreError::Database(m) if m.to_ascii_lowercase().contains("conflict"))
+        matches!(self, StoreError::Database(m) if is_conflict(m))
     }
+}
+
+/// Whether the database's error text reports a write conflict.
+pub(super) fn is_conflict(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("conflict") || m.contains("can be retried")
 }
 
 pub(crate) fn classify(message: String) -> StoreError {

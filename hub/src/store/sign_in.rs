@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use surrealdb::types::{RecordId, SurrealValue};
 
 use super::Store;
-use super::error::{StoreError, StoreResult};
+use super::error::StoreResult;
 use super::records::rid;
 
 /// An account's current run of wrong passwords.
@@ -18,10 +18,6 @@ pub struct Failures {
     /// When the run's first failure happened.
     pub since: DateTime<Utc>,
 }
-
-/// Tries of a failure count that lost a write conflict (two hubs counting
-/// the same account at once).
-const RETRIES: u32 = 10;
 
 fn failure_rid(account: &str) -> RecordId {
     let digest = crate::domain::hex(&Sha256::digest(account.as_bytes()));
@@ -48,9 +44,8 @@ impl Store {
         window: chrono::Duration,
     ) -> StoreResult<()> {
         let restart_before = now - window;
-        for attempt in 1..=RETRIES {
-            let result = self
-                .db()
+        super::batch::retry_conflicts(|| async {
+            self.db()
                 .query(
                     "UPSERT $id SET
                        count = IF since = NONE OR since <= $restart_before THEN 1 ELSE count + 1 END,
@@ -61,17 +56,11 @@ impl Store {
                 .bind(("now", now))
                 .bind(("restart_before", restart_before))
                 .await
-                .and_then(|r| r.check());
-            match result.map_err(|e| super::error::classify(e.to_string())) {
-                Ok(_) => return Ok(()),
-                Err(e) if e.is_write_conflict() && attempt < RETRIES => {
-                    tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt) * 5))
-                        .await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(StoreError::Database("sign-in failure not counted".into()))
+                .and_then(|r| r.check())
+                .map(|_| ())
+                .map_err(|e| super::error::classify(e.to_string()))
+        })
+        .await
     }
 
     /// A correct password ends the account's run.

@@ -159,8 +159,8 @@ fn build(c: &Config, message: &OutboundMessage) -> Result<(Vec<u8>, String), Str
         .map(String::as_str)
         .filter(|id| !id.ends_with(STAND_IN_ID_DOMAIN))
         .collect();
-    if let Some(last) = refs.last() {
-        builder = builder.in_reply_to(*last).references(refs.clone());
+    if let Some(&last) = refs.last() {
+        builder = builder.in_reply_to(last).references(refs);
     }
     let bytes = builder
         .write_to_vec()
