@@ -158,6 +158,62 @@ async fn a_subscriber_that_reconnects_with_its_cursor_gets_exactly_what_it_misse
     assert!(ws.recv(QUIET).await.is_none(), "nothing more");
 }
 
+/// A list read and a subscription started after it: the page's `liveCursor`
+/// as `after` replays exactly what changed between the two.
+#[tokio::test]
+async fn a_page_followed_from_its_live_cursor_misses_nothing_that_happened_after_the_read() {
+    let data = DataDir::new();
+    let (hub, admin, chat) = admin_with_chat(&data).await;
+    send(&hub, &admin, &chat, "before the read").await;
+    let page = hub
+        .gql(
+            Some(&admin),
+            "query($c: ID!) { chats(first: 10) { liveCursor nodes { id } } chat(id: $c) { messages(first: 10) { liveCursor nodes { text } } } }",
+            json!({ "c": chat }),
+        )
+        .await
+        .ok()
+        .clone();
+    let chats_cursor = page["chats"]["liveCursor"].as_str().unwrap().to_owned();
+    let history_cursor = page["chat"]["messages"]["liveCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        page["chat"]["messages"]["nodes"][0]["text"],
+        "before the read"
+    );
+    // Sent after the page was read and before anyone subscribed.
+    let between = send(&hub, &admin, &chat, "between read and subscribe").await;
+    let mut ws = hub.ws(&admin).await;
+    ws.subscribe("1", MESSAGES, json!({ "c": chat, "a": history_cursor }))
+        .await;
+    ws.subscribe(
+        "2",
+        "subscription($a: String) { chatUpdated(after: $a) { chat { id lastMessagePreview } } }",
+        json!({ "a": chats_cursor }),
+    )
+    .await;
+    let mut texts = Vec::new();
+    let mut chat_updates = Vec::new();
+    while let Some(msg) = ws.recv(QUIET).await {
+        let data = &msg["payload"]["data"];
+        if let Some(m) = data["messageAdded"]["message"].as_object() {
+            assert_eq!(m["id"], between.as_str());
+            texts.push(m["text"].as_str().unwrap().to_owned());
+        }
+        if let Some(c) = data["chatUpdated"]["chat"].as_object() {
+            chat_updates.push(c["lastMessagePreview"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(
+        texts,
+        ["between read and subscribe"],
+        "the message read already is not repeated"
+    );
+    assert_eq!(chat_updates, ["between read and subscribe"]);
+}
+
 /// Subscribers of one query share one execution; one that starts from a
 /// cursor replays on its own and then joins it. Joining while messages are
 /// being written must neither drop nor repeat one.

@@ -348,10 +348,20 @@ fn bench_web(args: &[String]) -> Result<()> {
 /// Runs `web-client/e2e` against the release `hub` and the test plugins.
 fn browser_tests() -> Result<()> {
     ensure_chromium()?;
+    let report = root().join("web-client/e2e-artifacts/report.txt");
+    std::fs::create_dir_all(report.parent().expect("a folder"))?;
     let mut e2e = npm(&["run", "e2e"]);
     e2e.env("HUB_BIN", target_dir().join("release/hub"))
         .env("HUB_PLUGINS_DIR", target_dir().join("plugins-dist"));
-    status(e2e)
+    status(e2e).map_err(|e| {
+        // The run's log is long and the fuzzers print after it: repeat
+        // what failed where the end of the output shows it.
+        let failing = std::fs::read_to_string(&report)
+            .ok()
+            .and_then(|r| r.find("failing tests:").map(|at| r[at..].to_owned()))
+            .unwrap_or_default();
+        e.context(format!("browser tests failed\n{failing}"))
+    })
 }
 
 /// `cargo test` alone, with the arguments given, in the same build as `test`.

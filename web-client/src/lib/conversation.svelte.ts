@@ -4,7 +4,7 @@
 import { gql } from "./api";
 import { subscribe } from "./live";
 import { CHAT, CLIENT, HISTORY, MARK_READ, MESSAGE_ADDED, SEND, STATUS_CHANGED } from "./queries";
-import type { ChatSummary, Client, Connection, DeliveryStatus, Message, Transport } from "./types";
+import type { ChatSummary, Client, DeliveryStatus, LiveConnection, Message, Transport } from "./types";
 import { inbox } from "./inbox.svelte";
 
 type MessageEvent = { cursor: string; kind: string; message: Message };
@@ -23,6 +23,8 @@ export class Conversation {
   private before: string | null = null;
   private stops: (() => void)[] = [];
   private marking: string | null = null;
+  /** Closed before its first page arrived: nothing to follow. */
+  private stopped = false;
   /** Settles when the first page, the chat and its client are loaded. */
   readonly ready: Promise<void>;
 
@@ -31,16 +33,22 @@ export class Conversation {
   }
 
   private async start(): Promise<void> {
-    const apply = (e: MessageEvent) => this.put(e.message);
-    this.stops.push(
-      subscribe<{ messageAdded: MessageEvent }>(MESSAGE_ADDED, { chatId: this.chatId }, (d) => apply(d.messageAdded)),
-      subscribe<{ deliveryStatusChanged: MessageEvent }>(STATUS_CHANGED, { chatId: this.chatId }, (d) =>
-        apply(d.deliveryStatusChanged),
-      ),
-    );
     try {
-      const [{ chat }] = await Promise.all([gql<{ chat: ChatSummary }>(CHAT, { id: this.chatId }), this.older()]);
+      const [{ chat }, live] = await Promise.all([gql<{ chat: ChatSummary }>(CHAT, { id: this.chatId }), this.older()]);
       this.chat = chat;
+      // Live from where the log stood as the history was read: a message
+      // that arrived meanwhile is replayed, not lost.
+      const apply = (e: MessageEvent) => this.put(e.message);
+      if (this.stopped) return;
+      this.stops.push(
+        subscribe<{ messageAdded: MessageEvent }>(MESSAGE_ADDED, { chatId: this.chatId }, (d) => apply(d.messageAdded), live),
+        subscribe<{ deliveryStatusChanged: MessageEvent }>(
+          STATUS_CHANGED,
+          { chatId: this.chatId },
+          (d) => apply(d.deliveryStatusChanged),
+          live,
+        ),
+      );
       await this.reloadClient();
     } catch (e) {
       this.error = e instanceof Error ? e.message : String(e);
@@ -50,6 +58,7 @@ export class Conversation {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const stop of this.stops) stop();
     this.stops = [];
   }
@@ -59,9 +68,9 @@ export class Conversation {
     this.client = (await gql<{ client: Client }>(CLIENT, { id: this.chat.clientId })).client;
   }
 
-  /** Loads the page of history before what is shown. */
-  async older(): Promise<void> {
-    const { chat } = await gql<{ chat: { messages: Connection<Message> } }>(HISTORY, {
+  /** Loads the page of history before what is shown; answers its `liveCursor`. */
+  async older(): Promise<string> {
+    const { chat } = await gql<{ chat: { messages: LiveConnection<Message> } }>(HISTORY, {
       id: this.chatId,
       before: this.before,
     });
@@ -70,6 +79,7 @@ export class Conversation {
     this.messages = [...page.nodes.filter((m) => !known.has(m.id)).reverse(), ...this.messages];
     this.hasOlder = page.pageInfo.hasNextPage;
     this.before = page.pageInfo.endCursor;
+    return page.liveCursor;
   }
 
   /**

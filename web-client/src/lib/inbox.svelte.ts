@@ -3,7 +3,7 @@
 import { gql } from "./api";
 import { subscribe } from "./live";
 import { CHATS, CHAT_UPDATED, CLIENT_CHANGED } from "./queries";
-import type { ChatSummary, Connection, Transport } from "./types";
+import type { ChatSummary, LiveConnection, Transport } from "./types";
 
 const PAGE = 50;
 
@@ -16,46 +16,53 @@ class Inbox {
   error = $state("");
   private cursor: string | null = null;
   private stops: (() => void)[] = [];
-  /** Chats updated live while the first page loads. */
+  /** Chats updated live while a reload is in flight. */
   private liveWhileLoading: Map<string, ChatSummary> | null = null;
 
   /** Loads the first page for the current filters and starts live updates. */
   async load(): Promise<void> {
     this.loading = true;
     this.error = "";
-    // Live updates start before the first page is asked for, so a message
-    // that arrives while the page loads is not lost between the two.
-    if (!this.stops.length) {
-      this.stops.push(
-        subscribe<{ chatUpdated: { cursor: string; chat: ChatSummary } }>(CHAT_UPDATED, {}, ({ chatUpdated }) =>
-          this.upsert(chatUpdated.chat),
-        ),
-        // A renamed client shows under the new name; a deleted one leaves the list.
-        subscribe<{ clientChanged: { cursor: string; client: { id: string; displayName: string; deletedAt: string | null } } }>(
-          CLIENT_CHANGED,
-          {},
-          ({ clientChanged: { client } }) => {
-            if (client.deletedAt) this.chats = this.chats.filter((c) => c.clientId !== client.id);
-            else for (const c of this.chats) if (c.clientId === client.id) c.client.displayName = client.displayName;
-          },
-        ),
-      );
-    }
+    // On a reload (new filters) live updates are already running: chats
+    // they change while the page loads keep their newer state.
     this.liveWhileLoading = new Map();
     try {
       const page = await this.fetch(null);
-      // Chats updated live while the page loaded keep their newer state.
       const early = this.liveWhileLoading;
       this.chats = page.nodes.map((c) => early.get(c.id) ?? c);
       for (const c of early.values()) if (!this.chats.some((x) => x.id === c.id)) this.upsert(c);
       this.hasMore = page.pageInfo.hasNextPage;
       this.cursor = page.pageInfo.endCursor;
+      // Live updates start from where the log stood as the page was read,
+      // so a message that arrived meanwhile is replayed, not lost.
+      if (!this.stops.length) this.follow(page.liveCursor);
     } catch (e) {
       this.error = e instanceof Error ? e.message : String(e);
     } finally {
       this.liveWhileLoading = null;
       this.loading = false;
     }
+  }
+
+  private follow(after: string): void {
+    this.stops.push(
+      subscribe<{ chatUpdated: { cursor: string; chat: ChatSummary } }>(
+        CHAT_UPDATED,
+        {},
+        ({ chatUpdated }) => this.upsert(chatUpdated.chat),
+        after,
+      ),
+      // A renamed client shows under the new name; a deleted one leaves the list.
+      subscribe<{ clientChanged: { cursor: string; client: { id: string; displayName: string; deletedAt: string | null } } }>(
+        CLIENT_CHANGED,
+        {},
+        ({ clientChanged: { client } }) => {
+          if (client.deletedAt) this.chats = this.chats.filter((c) => c.clientId !== client.id);
+          else for (const c of this.chats) if (c.clientId === client.id) c.client.displayName = client.displayName;
+        },
+        after,
+      ),
+    );
   }
 
   async more(): Promise<void> {
@@ -72,8 +79,8 @@ class Inbox {
     }
   }
 
-  private async fetch(after: string | null): Promise<Connection<ChatSummary>> {
-    const { chats } = await gql<{ chats: Connection<ChatSummary> }>(CHATS, {
+  private async fetch(after: string | null): Promise<LiveConnection<ChatSummary>> {
+    const { chats } = await gql<{ chats: LiveConnection<ChatSummary> }>(CHATS, {
       first: PAGE,
       after,
       unreadOnly: this.unreadOnly,

@@ -41,12 +41,17 @@ export function disconnect(): void {
 
 type Event = { cursor: string };
 
+/**
+ * Follows `query` live. `after` is the `liveCursor` of the page the caller
+ * loaded: events since that read are replayed first, so none is missed.
+ */
 export function subscribe<T extends Record<string, Event>>(
   query: string,
   variables: Record<string, unknown>,
   onEvent: (data: T) => void,
+  after: string | null = null,
 ): () => void {
-  const payload = { query, variables: { ...variables, after: null as string | null } };
+  const payload = { query, variables: { ...variables, after } };
   return connection().subscribe<T>(payload, {
     next: (result) => {
       if (!result.data) return;

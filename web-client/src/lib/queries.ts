@@ -16,10 +16,10 @@ export const ME = `query { me { ${USER_FIELDS} } }`;
 
 export const CHATS = `query ($first: Int!, $after: String, $unreadOnly: Boolean!, $transport: Transport) {
   chats(first: $first, after: $after, unreadOnly: $unreadOnly, transport: $transport) {
-    pageInfo { hasNextPage endCursor } nodes { ${CHAT_FIELDS} } } }`;
+    liveCursor pageInfo { hasNextPage endCursor } nodes { ${CHAT_FIELDS} } } }`;
 export const CHAT = `query ($id: ID!) { chat(id: $id) { ${CHAT_FIELDS} } }`;
 export const HISTORY = `query ($id: ID!, $before: String) { chat(id: $id) {
-  messages(first: 40, before: $before) { pageInfo { hasNextPage endCursor } nodes { ${MESSAGE_FIELDS} } } } }`;
+  messages(first: 40, before: $before) { liveCursor pageInfo { hasNextPage endCursor } nodes { ${MESSAGE_FIELDS} } } } }`;
 export const SEARCH = `query ($q: String!) {
   clients(search: $q, first: 8) { nodes { id displayName chat { id } contacts { kind value } } }
   searchMessages(query: $q, first: 8) { id chatId text createdAt } }`;

@@ -100,3 +100,8 @@ export interface Connection<T> {
   pageInfo: PageInfo;
   nodes: T[];
 }
+
+/** A page that can be followed live: subscribe with `after: liveCursor`. */
+export interface LiveConnection<T> extends Connection<T> {
+  liveCursor: string;
+}

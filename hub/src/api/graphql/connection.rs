@@ -1,5 +1,6 @@
 //! Relay-style connections: opaque cursors and page sizes.
 
+use async_graphql::SimpleObject;
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -8,8 +9,24 @@ use super::types::{AuditEvent, Chat, Client, Message};
 use crate::api::error::{ApiError, ApiResult};
 
 pub type ClientConnection = Connection<String, Client, EmptyFields, EmptyFields>;
-pub type ChatConnection = Connection<String, Chat, EmptyFields, EmptyFields>;
-pub type MessageConnection = Connection<String, Message, EmptyFields, EmptyFields>;
+pub type ChatConnection = Connection<String, Chat, Live, EmptyFields>;
+pub type MessageConnection = Connection<String, Message, Live, EmptyFields>;
+
+/// Where the event log stood just before a page was read. A client that
+/// subscribes with it as `after` gets every change made since the read, so
+/// nothing falls between loading a list and following it live.
+#[derive(SimpleObject)]
+pub struct Live {
+    pub live_cursor: String,
+}
+
+impl Live {
+    pub fn at(seq: i64) -> Self {
+        Self {
+            live_cursor: seq.to_string(),
+        }
+    }
+}
 pub type AuditConnection = Connection<String, AuditEvent, EmptyFields, EmptyFields>;
 
 pub const MAX_PAGE: usize = 200;
@@ -39,8 +56,12 @@ pub fn decode(field: &str, cursor: &str, parts: usize) -> ApiResult<Vec<String>>
     }
 }
 
-pub fn messages(rows: Vec<crate::domain::message::Message>, has_more: bool) -> MessageConnection {
-    let mut conn = Connection::new(false, has_more);
+pub fn messages(
+    rows: Vec<crate::domain::message::Message>,
+    has_more: bool,
+    live: Live,
+) -> MessageConnection {
+    let mut conn = Connection::with_additional_fields(false, has_more, live);
     conn.edges.extend(
         rows.into_iter()
             .map(|m| Edge::new(m.id().to_string(), Message(m))),

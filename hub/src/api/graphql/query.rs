@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, Object};
 use chrono::DateTime;
 
 use super::connection::{
-    AuditConnection, ChatConnection, ClientConnection, decode, encode, page_size,
+    AuditConnection, ChatConnection, ClientConnection, Live, decode, encode, page_size,
 };
 use super::context::{authorize, parse_id, principal, state};
 use super::types::{
@@ -160,10 +160,11 @@ impl Query {
             unread_only,
             transport: transport.map(Into::into),
         };
+        let live = Live::at(store.store().last_event_seq().await?);
         let mut rows = store.chats_page(&filter, after.as_ref(), limit + 1).await?;
         let has_more = rows.len() > limit;
         rows.truncate(limit);
-        let mut conn = Connection::new(after.is_some(), has_more);
+        let mut conn = Connection::with_additional_fields(after.is_some(), has_more, live);
         conn.edges.extend(rows.into_iter().map(|v| {
             let cursor = encode(&[
                 &v.sort_at.timestamp_micros().to_string(),
