@@ -1,7 +1,7 @@
 //! The core hub, end to end: the real `hub` binary, driven over GraphQL.
 //! Each test names the business rule it checks.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::{ADMIN_PASSWORD, DataDir};

@@ -2,7 +2,7 @@
 //! restart every accepted message reaches the receiver. Messages that were
 //! in flight at the kill may arrive twice, with the same idempotency key.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! real `hub` binary: another tenant's ids must give NOT_FOUND, never data,
 //! and each role is refused what it may not do.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::{ADMIN_PASSWORD, DataDir, Hub};

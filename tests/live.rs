@@ -3,7 +3,7 @@
 //! (also while joining a shared feed mid-flow), the protocol's rules, and a
 //! stalled subscriber that must not hold anyone up.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The plugin host end to end: the real `hub` binary, the real `webhook`
 //! plugin compiled from `plugins/`, and a local receiver.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! compiled from `plugins/`, and a local fake of the provider's API that
 //! speaks its wire format (see `support/fakes`).
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! error in the log and on the message; the hub keeps serving and other
 //! messages keep flowing.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! the other, the outbox is delivered once by whichever claims each job,
 //! pollers run once per plugin and tenant, and killing a hub loses nothing.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};

@@ -11,7 +11,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{cargo, root, status, target_dir};
+use crate::{cargo, linted, root, status, target_dir};
 
 /// The cargo-fuzz release the targets are written for.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
@@ -49,7 +49,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let artifacts = fuzz_dir().join("artifacts");
     std::fs::create_dir_all(&artifacts)
         .with_context(|| format!("create {}", artifacts.display()))?;
-    let mut build = fuzz_command(&tool, "build");
+    let mut build = fuzz_command(&tool, "build")?;
     build.arg("--release");
     status(build).context("the fuzz targets do not build")?;
     for target in &targets {
@@ -63,7 +63,8 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Formatting and clippy for the fuzz crate, which is a workspace of its own.
+/// Formatting of the fuzz crate, a workspace of its own; its build is
+/// linted (`fuzz_command`).
 pub fn lint() -> Result<()> {
     let mut fmt = cargo();
     fmt.args([
@@ -74,22 +75,8 @@ pub fn lint() -> Result<()> {
         "--",
         "--check",
     ]);
-    status(fmt).context(
-        "fuzz target formatting differs: run `cargo fmt --manifest-path fuzz/Cargo.toml`",
-    )?;
-    let mut clippy = cargo();
-    clippy
-        .args([
-            "clippy",
-            "--manifest-path",
-            "fuzz/Cargo.toml",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ])
-        .env("CARGO_TARGET_DIR", fuzz_dir());
-    status(clippy)
+    status(fmt)
+        .context("fuzz target formatting differs: run `cargo fmt --manifest-path fuzz/Cargo.toml`")
 }
 
 /// One build directory per checkout: the instrumented plugins of two
@@ -130,12 +117,13 @@ fn ensure_cargo_fuzz() -> Result<PathBuf> {
 /// `cargo fuzz <verb>` in `fuzz/`, without sanitizers: the code under test is
 /// safe Rust, where a sanitizer finds nothing a panic does not, at a third of
 /// the speed.
-fn fuzz_command(tool: &Path, verb: &str) -> Command {
+fn fuzz_command(tool: &Path, verb: &str) -> Result<Command> {
     let mut cmd = Command::new(tool);
     cmd.current_dir(root().join("fuzz"));
     cmd.args([verb, "--sanitizer", "none", "--target-dir"]);
     cmd.arg(fuzz_dir());
-    cmd
+    linted(&mut cmd)?;
+    Ok(cmd)
 }
 
 fn list(tool: &Path) -> Result<Vec<String>> {
@@ -163,7 +151,7 @@ fn replay_seeds(tool: &Path, target: &str) -> Result<()> {
     if !seeds.is_dir() {
         return Ok(());
     }
-    let mut cmd = fuzz_command(tool, "run");
+    let mut cmd = fuzz_command(tool, "run")?;
     cmd.args(["--release", target]).arg(&seeds);
     cmd.arg("--").arg("-runs=0").arg(format!(
         "-artifact_prefix={}/{target}-seed-",
@@ -177,7 +165,7 @@ fn fuzz(tool: &Path, target: &str, seconds: u64, extra: &[String]) -> Result<()>
     let corpus = fuzz_dir().join("corpus").join(target);
     let artifacts = fuzz_dir().join("artifacts");
     std::fs::create_dir_all(&corpus).with_context(|| format!("create {}", corpus.display()))?;
-    let mut cmd = fuzz_command(tool, "run");
+    let mut cmd = fuzz_command(tool, "run")?;
     cmd.args(["--release", target]).arg(&corpus);
     let seeds = root().join("fuzz/seeds").join(target);
     if seeds.is_dir() {

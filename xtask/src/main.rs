@@ -93,12 +93,42 @@ fn cargo() -> Command {
 fn status(mut cmd: Command) -> Result<()> {
     let shown = format!("{cmd:?}");
     eprintln!("$ {shown}");
+    let started = std::time::Instant::now();
     let st = cmd
         .status()
         .with_context(|| format!("cannot start {shown}"))?;
+    // Where the time of a long run goes, step by step.
+    eprintln!("({:.0?} for the step above)", started.elapsed());
     if !st.success() {
         bail!("{shown} failed ({st})");
     }
+    Ok(())
+}
+
+/// Compiles the workspace's own crates through clippy, with warnings denied,
+/// so the build that runs the hub and its tests is also the lint: a separate
+/// `cargo clippy` would check every dependency a second time. Dependencies are
+/// compiled by rustc as usual; the linted crates' artifacts are kept apart
+/// from those of a plain `cargo build`.
+fn linted(cmd: &mut Command) -> Result<()> {
+    let out = Command::new("rustc")
+        .current_dir(root())
+        .args(["--print", "sysroot"])
+        .output()
+        .context("cannot run rustc")?;
+    let sysroot = String::from_utf8(out.stdout).context("rustc's sysroot is not UTF-8")?;
+    let driver = Path::new(sysroot.trim()).join("bin/clippy-driver");
+    if !driver.is_file() {
+        bail!(
+            "clippy is not installed for this toolchain ({} is missing): run `rustup component add clippy`",
+            driver.display()
+        );
+    }
+    // How `cargo clippy` hands its arguments to the driver.
+    cmd.env("RUSTC_WORKSPACE_WRAPPER", driver).env(
+        "CLIPPY_ARGS",
+        "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__",
+    );
     Ok(())
 }
 
@@ -112,6 +142,7 @@ fn target_dir() -> PathBuf {
 fn build_hub() -> Result<PathBuf> {
     let mut cmd = cargo();
     cmd.args(["build", "--release", "--workspace", "--bins", "--examples"]);
+    linted(&mut cmd)?;
     status(cmd)?;
     Ok(target_dir().join("release").join("hub"))
 }
@@ -146,6 +177,7 @@ fn build_plugins(out: &Path, with_testing: bool) -> Result<Vec<String>> {
     ensure_wasm_target()?;
     let mut cmd = plugins_cargo("build");
     cmd.args(["--release", "--workspace", "--target", "wasm32-wasip2"]);
+    linted(&mut cmd)?;
     status(cmd)?;
     std::fs::create_dir_all(out).with_context(|| format!("create {}", out.display()))?;
     let built = target_dir().join("wasm/wasm32-wasip2/release");
@@ -275,25 +307,16 @@ fn test() -> Result<()> {
         "plugin formatting differs: run `cargo fmt --manifest-path plugins/Cargo.toml --all`",
     )?;
     fuzz::lint()?;
-    // The end-to-end tests build them too; failing here is clearer.
+    // The end-to-end tests build them too; failing here is clearer. The
+    // build is also the plugins' lint (see `linted`).
     build_plugins(&target_dir().join("plugins-dist"), true)?;
-    let mut clippy = plugins_cargo("clippy");
-    clippy.args([
-        "--release",
-        "--workspace",
-        "--target",
-        "wasm32-wasip2",
-        "--",
-        "-D",
-        "warnings",
-    ]);
-    status(clippy)?;
     build_web()?;
     status(npm(&["run", "check"])).context("the web inbox does not type-check")?;
     build_surreal()?;
     // Some end-to-end tests run the `surql` example: `cargo test` compiles
     // examples but leaves no runnable copy on a fresh build.
     build_hub()?;
+    // Linted as it builds: every target of every workspace crate.
     let mut tests = cargo();
     tests.args([
         "test",
@@ -302,6 +325,7 @@ fn test() -> Result<()> {
         "--all-targets",
         "--no-fail-fast",
     ]);
+    linted(&mut tests)?;
     let rust_tests = status(tests);
     // The browser tests and the fuzzers run even when a Rust test failed:
     // every report helps.
@@ -309,18 +333,7 @@ fn test() -> Result<()> {
     let fuzzing = fuzz::run(&[]);
     rust_tests?;
     browser?;
-    fuzzing?;
-    let mut clippy = cargo();
-    clippy.args([
-        "clippy",
-        "--release",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]);
-    status(clippy)
+    fuzzing
 }
 
 /// The web inbox's checks and browser tests, against a fresh build of the hub.
@@ -376,6 +389,7 @@ fn test_only(args: &[String]) -> Result<()> {
     let mut tests = cargo();
     tests.args(["test", "--release", "--workspace"]);
     tests.args(args);
+    linted(&mut tests)?;
     status(tests)
 }
 

@@ -9,7 +9,7 @@ pub mod telegram;
 pub mod twilio;
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -159,6 +159,3 @@ pub async fn serve(app: axum::Router) -> String {
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}")
 }
-
-/// A shared handle on a fake's state, as its handlers see it.
-pub type Shared<T> = Arc<T>;
