@@ -64,6 +64,9 @@ pub enum EventKind {
     /// Delivery moved on: sent, delivered, read or failed.
     MessageStatusChanged,
     PluginConfigured,
+    /// Clients, chats and messages loaded in bulk (an import from another
+    /// system): one entry for the lot, with its counts.
+    HistoryImported,
 }
 
 impl EventKind {
@@ -98,6 +101,7 @@ impl EventKind {
             EventKind::WebhookDeleted => "webhook.deleted",
             EventKind::MessageStatusChanged => "message.status_changed",
             EventKind::PluginConfigured => "plugin.configured",
+            EventKind::HistoryImported => "history.imported",
         }
     }
 }

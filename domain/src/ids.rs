@@ -22,6 +22,13 @@ macro_rules! id_type {
             pub fn from_uuid(uuid: Uuid) -> Self {
                 Self(uuid)
             }
+            /// An id that sorts as if made at `at`: for records brought in
+            /// from elsewhere with a history of their own.
+            pub fn at(at: chrono::DateTime<chrono::Utc>) -> Self {
+                let secs = u64::try_from(at.timestamp()).unwrap_or(0);
+                let ts = uuid::Timestamp::from_unix(uuid::NoContext, secs, at.timestamp_subsec_nanos());
+                Self(Uuid::new_v7(ts))
+            }
             pub fn uuid(self) -> Uuid {
                 self.0
             }

@@ -48,7 +48,7 @@ fn main() -> Result<()> {
                 fuzz::SHORT_RUN_SECS
             );
             eprintln!(
-                "  bench   run a benchmark program: `bench [core] [-- --clients N]`, `bench live [-- --subscribers 1000,10000]`, `bench plugins [-- --calls 5000 --messages 2000]` or `bench web [-- --chats 1000]`"
+                "  bench   the benchmark: `bench [--quick] [--data DIR] [--samples N] …` (see hub/examples/bench); `bench live [--subscribers 1000,10000]`, `bench plugins [--calls 5000 --messages 2000]` or `bench web [--chats 1000]` for one part in depth"
             );
             bail!("unknown task `{task}`")
         }
@@ -416,26 +416,27 @@ fn bench(args: &[String]) -> Result<()> {
         return bench_web(&args[1..]);
     }
     let (which, rest) = match args.first().map(String::as_str) {
-        Some("core") | Some("live") | Some("plugins") => (args[0].as_str(), &args[1..]),
-        _ => ("core", args),
+        Some("live") | Some("plugins") => (format!("bench_{}", args[0]), &args[1..]),
+        _ => ("bench".to_owned(), args),
     };
-    let rest: Vec<String> = rest.iter().filter(|a| *a != "--").cloned().collect();
-    let mut extra = Vec::new();
-    if which != "core" {
-        let dir = target_dir().join("plugins-dist");
-        build_plugins(&dir, true)?;
-        if which == "plugins" {
-            extra = vec!["--plugins".to_owned(), dir.display().to_string()];
-        }
+    let mut rest: Vec<String> = rest.iter().filter(|a| *a != "--").cloned().collect();
+    let dir = target_dir().join("plugins-dist");
+    build_plugins(&dir, true)?;
+    if which == "bench_plugins" {
+        rest.extend(["--plugins".to_owned(), dir.display().to_string()]);
     }
-    // The live benchmark drives the real binary, built here too.
+    if which == "bench" && !rest.iter().any(|a| a == "--out") {
+        let out = target_dir().join(if rest.iter().any(|a| a == "--quick") {
+            "bench-quick.json"
+        } else {
+            "bench.json"
+        });
+        rest.extend(["--out".to_owned(), out.display().to_string()]);
+    }
+    // The benchmarks drive the real binary, built here too.
     build_hub()?;
-    let mut cmd = Command::new(
-        target_dir()
-            .join("release/examples")
-            .join(format!("bench_{which}")),
-    );
+    let mut cmd = Command::new(target_dir().join("release/examples").join(&which));
     cmd.current_dir(root());
-    cmd.args(extra).args(rest);
+    cmd.args(rest);
     status(cmd)
 }

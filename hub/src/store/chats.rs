@@ -212,6 +212,20 @@ impl TenantStore {
         b.push(format!(
             "IF (SELECT VALUE id FROM {client_rid} WHERE live = true) = [] {{ THROW 'NOT_FOUND:client' }}"
         ));
+        self.push_chat_records(b, chat, opener);
+        b.event(
+            &DomainEvent::new(
+                EventKind::ChatCreated,
+                actor,
+                format!("chat:{}", chat.id()),
+                serde_json::json!({ "client": chat.client().to_string() }),
+            ),
+            chat.created_at(),
+        );
+    }
+
+    /// The chat's record and its members, without checks or events.
+    pub(super) fn push_chat_records(&self, b: &mut Batch, chat: &Chat, opener: Option<UserId>) {
         let id = b.bind(self.chat_rid(chat.id()));
         let client = b.bind(chat.client().uuid());
         let at = b.bind(chat.created_at());
@@ -234,15 +248,6 @@ impl TenantStore {
                 &Member::new(chat.id(), Participant::User(user), None, chat.created_at()),
             );
         }
-        b.event(
-            &DomainEvent::new(
-                EventKind::ChatCreated,
-                actor,
-                format!("chat:{}", chat.id()),
-                serde_json::json!({ "client": chat.client().to_string() }),
-            ),
-            chat.created_at(),
-        );
     }
 
     /// A page of the chat list, most recent conversation first.

@@ -193,6 +193,19 @@ impl TenantStore {
         ));
     }
 
+    /// The statements that create `client` with `contacts`.
+    pub(super) fn push_new_client(&self, b: &mut Batch, client: &Client, contacts: &[Contact]) {
+        let id = b.bind(self.client_rid(client.id()));
+        let doc = b.bind(ClientDoc::of(client));
+        let created = b.bind(client.created_at());
+        b.push(format!(
+            "CREATE {id} CONTENT object::extend({doc}, {{ tenant: $tenant, created_at: {created} }}) RETURN NONE"
+        ));
+        for c in contacts {
+            self.push_contact(b, client.id(), c);
+        }
+    }
+
     /// Creates the client with its first contacts, all or nothing.
     pub async fn create_client(
         &self,
@@ -201,15 +214,7 @@ impl TenantStore {
         actor: &Actor,
     ) -> StoreResult<()> {
         let mut b = self.batch();
-        let id = b.bind(self.client_rid(client.id()));
-        let doc = b.bind(ClientDoc::of(client));
-        let created = b.bind(client.created_at());
-        b.push(format!(
-            "CREATE {id} CONTENT object::extend({doc}, {{ tenant: $tenant, created_at: {created} }}) RETURN NONE"
-        ));
-        for c in contacts {
-            self.push_contact(&mut b, client.id(), c);
-        }
+        self.push_new_client(&mut b, client, contacts);
         b.event(
             &DomainEvent::new(
                 EventKind::ClientCreated,
@@ -370,6 +375,23 @@ impl TenantStore {
             now,
         );
         client
+    }
+
+    /// Several clients with their contacts, deleted ones included, in no
+    /// particular order; ids that name no client are left out. For lists
+    /// that show each row's client.
+    pub async fn clients_by_id(&self, ids: &[ClientId]) -> StoreResult<Vec<ClientView>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rids: Vec<RecordId> = ids.iter().map(|id| self.client_rid(*id)).collect();
+        let rows: Vec<ClientRow> = self
+            .db()
+            .query("SELECT * FROM $ids")
+            .bind(("ids", rids))
+            .await?
+            .take(0)?;
+        self.with_contacts(rows).await
     }
 
     /// "Contact type determines how messages are sent": looks a client up by

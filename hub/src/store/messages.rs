@@ -230,7 +230,7 @@ impl TenantStore {
             .into_domain()
     }
 
-    fn push_message(&self, b: &mut super::Batch, m: &Message) {
+    pub(super) fn push_message(&self, b: &mut super::Batch, m: &Message) {
         let id = b.bind(self.message_rid(m.chat(), m.id()));
         let chat = b.bind(m.chat().uuid());
         let text = b.bind(m.text().to_owned());

@@ -11,6 +11,7 @@ pub mod delivery;
 mod error;
 pub mod events;
 pub mod gdpr;
+pub mod import;
 pub mod messages;
 mod migrations;
 mod page;

@@ -164,20 +164,42 @@ impl Query {
         let mut rows = store.chats_page(&filter, after.as_ref(), limit + 1).await?;
         let has_more = rows.len() > limit;
         rows.truncate(limit);
+        // The inbox shows each chat's client: one query for the page's
+        // clients, not one per chat.
+        let wanted = ctx.look_ahead();
+        // A role that may not read clients is refused by the field itself.
+        let mut clients = if (wanted.field("nodes").field("client").exists()
+            || wanted.field("edges").field("node").field("client").exists())
+            && authorize(ctx, Action::ReadClients).is_ok()
+        {
+            let ids: Vec<_> = rows.iter().map(|v| v.chat.client()).collect();
+            store
+                .clients_by_id(&ids)
+                .await?
+                .into_iter()
+                .map(|c| (c.client.id(), c))
+                .collect()
+        } else {
+            std::collections::HashMap::new()
+        };
         let mut conn = Connection::with_additional_fields(after.is_some(), has_more, live);
         conn.edges.extend(rows.into_iter().map(|v| {
             let cursor = encode(&[
                 &v.sort_at.timestamp_micros().to_string(),
                 &v.chat.id().to_string(),
             ]);
-            Edge::new(cursor, Chat(v))
+            let client = clients.remove(&v.chat.client());
+            Edge::new(cursor, Chat(v, client))
         }));
         Ok(conn)
     }
 
     async fn chat(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Chat> {
         let (_, store) = authorize(ctx, Action::ReadChats)?;
-        Ok(Chat(store.chat(parse_id::<ChatId>("id", &id)?).await?))
+        Ok(Chat(
+            store.chat(parse_id::<ChatId>("id", &id)?).await?,
+            None,
+        ))
     }
 
     /// Messages whose text contains every word of `query`, best matches first.

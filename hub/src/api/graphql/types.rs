@@ -215,7 +215,10 @@ impl Client {
         if self.0.client.is_deleted() {
             return Ok(None);
         }
-        Ok(store.chat_of_client(self.0.client.id()).await?.map(Chat))
+        Ok(store
+            .chat_of_client(self.0.client.id())
+            .await?
+            .map(|c| Chat(c, None)))
     }
 }
 
@@ -397,7 +400,8 @@ pub struct Member {
     pub created_at: DateTime<Utc>,
 }
 
-pub struct Chat(pub ChatView);
+/// A chat, and its client when the list it came in loaded them together.
+pub struct Chat(pub ChatView, pub Option<crate::store::clients::ClientView>);
 
 #[Object]
 impl Chat {
@@ -409,6 +413,9 @@ impl Chat {
     }
     async fn client(&self, ctx: &Context<'_>) -> ApiResult<Client> {
         let (_, store) = authorize(ctx, Action::ReadClients)?;
+        if let Some(client) = &self.1 {
+            return Ok(Client(client.clone()));
+        }
         Ok(Client(store.client(self.0.chat.client()).await?))
     }
     async fn created_at(&self) -> DateTime<Utc> {

@@ -1,0 +1,288 @@
+//! The floor: the same reads and writes as the hub's, made directly on
+//! SurrealDB through its SDK, in this process, with no API, no permission
+//! checks and no domain rules in between.
+
+use std::sync::Arc;
+
+use surrealdb::Surreal;
+use surrealdb::engine::any::Any;
+use surrealdb::types::{RecordId, RecordIdKey, SurrealValue, Value};
+use uuid::Uuid;
+
+pub type Db = Arc<Surreal<Any>>;
+
+pub async fn open(db_dir: &std::path::Path) -> anyhow::Result<Db> {
+    let url = format!("surrealkv://{}", db_dir.display());
+    // The hub may still be letting go of the database: try for a while.
+    let mut last = None;
+    for _ in 0..50 {
+        match surrealdb::engine::any::connect(url.as_str()).await {
+            Ok(db) => {
+                db.use_ns("hub").use_db("hub").await?;
+                return Ok(Arc::new(db));
+            }
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    Err(anyhow::anyhow!("cannot open {url}: {last:?}"))
+}
+
+pub fn rid(table: &str, parts: &[Value]) -> RecordId {
+    RecordId::new(table, RecordIdKey::Array(parts.to_vec().into()))
+}
+
+pub fn uuid(u: Uuid) -> Value {
+    Value::Uuid(u.into())
+}
+
+/// The uuid at `index` of an array record id.
+pub fn part(id: &RecordId, index: usize) -> anyhow::Result<Uuid> {
+    if let RecordIdKey::Array(parts) = &id.key {
+        let parts: Vec<Value> = parts.clone().into();
+        if let Some(Value::Uuid(u)) = parts.get(index) {
+            return Ok((*u).into());
+        }
+    }
+    anyhow::bail!("unexpected record id {id:?}")
+}
+
+/// The hub's rank keys (hub/src/store/ranks.rs), so rows written here sort
+/// as the hub's own do.
+pub fn newest_first(id: Uuid) -> String {
+    format!("{:032x}", u128::MAX - id.as_u128())
+}
+
+pub fn chat_rank(at: chrono::DateTime<chrono::Utc>, chat: Uuid) -> String {
+    let micros = u64::try_from(at.timestamp_micros()).unwrap_or(0);
+    format!("{:016x}{}", u64::MAX - micros, newest_first(chat))
+}
+
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct IdRow {
+    id: RecordId,
+}
+
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct ChatRow {
+    client: Uuid,
+}
+
+pub async fn tenant(db: &Db, slug_admin: &str) -> anyhow::Result<Uuid> {
+    let t: Vec<Uuid> = db
+        .query("SELECT VALUE tenant FROM user WHERE email = $e LIMIT 1")
+        .bind(("e", slug_admin.to_owned()))
+        .await?
+        .take(0)?;
+    t.first()
+        .copied()
+        .ok_or_else(|| anyhow::anyhow!("no user {slug_admin}"))
+}
+
+/// A client and its contacts by one contact value: two round trips, as the hub.
+pub async fn client_by_contact(
+    db: &Db,
+    t: Uuid,
+    kind: &'static str,
+    value: String,
+) -> anyhow::Result<()> {
+    let ids: Vec<Uuid> = db
+        .query("SELECT VALUE client FROM contact WHERE tenant = $t AND kind = $k AND value = $v LIMIT 1")
+        .bind(("t", t))
+        .bind(("k", kind))
+        .bind(("v", value.clone()))
+        .await?
+        .take(0)?;
+    let id = *ids
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("no client with {kind} {value}"))?;
+    let mut r = db
+        .query("SELECT * FROM $c; SELECT * FROM contact WHERE tenant = $t AND client = $id ORDER BY created_at")
+        .bind(("c", rid("client", &[uuid(t), uuid(id)])))
+        .bind(("t", t))
+        .bind(("id", id))
+        .await?;
+    let client: Vec<IdRow> = r.take(0)?;
+    anyhow::ensure!(client.len() == 1, "client {id} not found");
+    let _: Value = r.take(1)?;
+    Ok(())
+}
+
+/// Name search with the hub's index and order, then the matches' contacts.
+pub async fn search_clients(db: &Db, t: Uuid, text: String) -> anyhow::Result<usize> {
+    let rows: Vec<IdRow> = db
+        .query("SELECT *, search::score(1) AS score FROM client WHERE name_key @1@ $q AND tenant = $t AND live = true ORDER BY score DESC, name_key LIMIT 20")
+        .bind(("t", t))
+        .bind(("q", text.to_lowercase()))
+        .await?
+        .take(0)?;
+    let ids = rows
+        .iter()
+        .map(|r| part(&r.id, 1))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let _: Value = db
+        .query("SELECT * FROM contact WHERE tenant = $t AND client IN $ids ORDER BY created_at")
+        .bind(("t", t))
+        .bind(("ids", ids))
+        .await?
+        .take(0)?;
+    Ok(rows.len())
+}
+
+/// The first page of the chat list with each chat's client.
+pub async fn chat_list(db: &Db, t: Uuid, first: usize) -> anyhow::Result<usize> {
+    let chats: Vec<ChatRow> = db
+        .query("SELECT * FROM chat WHERE tenant = $t AND client_deleted = false ORDER BY rank LIMIT $n")
+        .bind(("t", t))
+        .bind(("n", first as i64))
+        .await?
+        .take(0)?;
+    let clients: Vec<RecordId> = chats
+        .iter()
+        .map(|c| rid("client", &[uuid(t), uuid(c.client)]))
+        .collect();
+    let names: Vec<IdRow> = db
+        .query("SELECT id, first_name, last_name FROM $ids")
+        .bind(("ids", clients))
+        .await?
+        .take(0)?;
+    anyhow::ensure!(names.len() == chats.len(), "a chat's client is missing");
+    Ok(chats.len())
+}
+
+/// A page of one chat's history, newest first.
+pub async fn history(db: &Db, t: Uuid, chat: Uuid, first: usize) -> anyhow::Result<usize> {
+    let rows: Vec<IdRow> = db
+        .query("SELECT * FROM message WHERE tenant = $t AND chat = $c ORDER BY rank LIMIT $n")
+        .bind(("t", t))
+        .bind(("c", chat))
+        .bind(("n", first as i64))
+        .await?
+        .take(0)?;
+    Ok(rows.len())
+}
+
+pub async fn search_messages(db: &Db, t: Uuid, text: String) -> anyhow::Result<usize> {
+    let rows: Vec<IdRow> = db
+        .query("SELECT *, search::score(1) AS score FROM message WHERE text @1@ $q AND tenant = $t ORDER BY score DESC LIMIT 20")
+        .bind(("t", t))
+        .bind(("q", text))
+        .await?
+        .take(0)?;
+    Ok(rows.len())
+}
+
+/// What storing one message costs the hub, written in one transaction: the
+/// message, its outbox job (outbound) or membership check (inbound), the
+/// chat's summary, the log's counter, an audit chain link and the event.
+/// The log entries go to a tenant of their own (`log_tenant`) so that the
+/// hub's own audit chain is left as it was.
+pub async fn store_message(
+    db: &Db,
+    t: Uuid,
+    log_tenant: Uuid,
+    chat: Uuid,
+    outbound: bool,
+    text: String,
+) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let id = Uuid::now_v7();
+    let event = Uuid::now_v7();
+    let (direction, sender, status) = if outbound {
+        (
+            "outbound",
+            serde_json::json!({ "kind": "user", "user_id": "bench", "name": "Bench" }),
+            "queued",
+        )
+    } else {
+        (
+            "inbound",
+            serde_json::json!({ "kind": "sms", "phone": "+14152000000" }),
+            "delivered",
+        )
+    };
+    let job = if outbound {
+        "CREATE $job CONTENT { tenant: $t, chat: $c, message: $m, transport: 'sms', recipient: '+14152000000', state: 'done', attempts: 0, next_attempt_at: $at, created_at: $at } RETURN NONE;"
+    } else {
+        "IF (SELECT VALUE id FROM $member) = [] { CREATE $member CONTENT { tenant: $t, chat: $c, participant_kind: 'client', participant: 'bench', transport: 'sms', metadata: {}, created_at: $at } RETURN NONE };"
+    };
+    let sql = format!(
+        "BEGIN TRANSACTION;
+         CREATE $mid CONTENT {{ tenant: $t, chat: $c, text: $text, sender: $sender, direction: $direction, transport: 'sms', attachments: [], created_at: $at, status: $status, read_at: NONE, provider_message_id: NONE, rank: $rank }} RETURN NONE;
+         {job}
+         UPDATE $chat SET last_message_at = $at, sort_at = $at, rank = $crank, last_message_preview = $text, last_transport = 'sms', unread_count += $unread RETURN NONE;
+         LET $seq = (UPSERT counter:events SET n += 1 RETURN VALUE n)[0];
+         LET $chain = (UPSERT $head SET count += 1, head = crypto::sha256((head ?? '') + $digest) RETURN VALUE head)[0];
+         CREATE $eid CONTENT {{ seq: $seq, tenant: $lt, kind: 'message.received', actor: 'system', target: 'message', data: {{}}, at: $at, rank: $erank, digest: $digest, chain: $chain }} RETURN NONE;
+         COMMIT TRANSACTION;"
+    );
+    let mut r = db
+        .query(sql)
+        .bind(("t", t))
+        .bind(("lt", log_tenant))
+        .bind(("c", chat))
+        .bind(("m", id))
+        .bind(("mid", rid("message", &[uuid(t), uuid(chat), uuid(id)])))
+        .bind(("job", rid("outbox", &[uuid(t), uuid(id)])))
+        .bind((
+            "member",
+            rid(
+                "member",
+                &[uuid(t), uuid(chat), Value::String("bench".into())],
+            ),
+        ))
+        .bind(("chat", rid("chat", &[uuid(t), uuid(chat)])))
+        .bind(("head", rid("audit_chain", &[uuid(log_tenant)])))
+        .bind(("eid", rid("event", &[uuid(log_tenant), uuid(event)])))
+        .bind(("text", text))
+        .bind(("sender", sender))
+        .bind(("direction", direction))
+        .bind(("status", status))
+        .bind(("at", now))
+        .bind(("rank", newest_first(id)))
+        .bind(("crank", chat_rank(now, chat)))
+        .bind(("erank", newest_first(event)))
+        .bind(("unread", i64::from(!outbound)))
+        .bind(("digest", format!("{:064x}", id.as_u128())))
+        .await?;
+    if let Some((i, e)) = r.take_errors().into_iter().next() {
+        anyhow::bail!("statement {i} failed: {e}");
+    }
+    Ok(())
+}
+
+/// An inbound message as the hub takes one: the sender's contact, its
+/// client's chat, then the write.
+pub async fn receive(
+    db: &Db,
+    t: Uuid,
+    log_tenant: Uuid,
+    phone: String,
+    text: String,
+) -> anyhow::Result<()> {
+    let ids: Vec<Uuid> = db
+        .query("SELECT VALUE client FROM contact WHERE tenant = $t AND kind = 'phone' AND value = $v LIMIT 1")
+        .bind(("t", t))
+        .bind(("v", phone.clone()))
+        .await?
+        .take(0)?;
+    let client = *ids
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("no client with {phone}"))?;
+    let chats: Vec<IdRow> = db
+        .query("SELECT * FROM chat WHERE tenant = $t AND client = $c LIMIT 1")
+        .bind(("t", t))
+        .bind(("c", client))
+        .await?
+        .take(0)?;
+    let chat = part(
+        &chats
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("client {client} has no chat"))?
+            .id,
+        1,
+    )?;
+    store_message(db, t, log_tenant, chat, false, text).await
+}
