@@ -121,12 +121,27 @@ fn dir_size_mib(path: &std::path::Path) -> f64 {
 
 fn main() -> anyhow::Result<()> {
     let o = options()?;
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // The embedded database's query planner recurses deeply.
         .thread_stack_size(10 * 1024 * 1024)
-        .build()?
-        .block_on(run(o))
+        .build()?;
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--seed-into") {
+        let dir = args
+            .get(i + 1)
+            .ok_or_else(|| anyhow::anyhow!("--seed-into needs a directory"))?;
+        let settings = hub::store::DatabaseSettings {
+            url: format!("surrealkv://{dir}"),
+            namespace: "hub".into(),
+            database: "hub".into(),
+            username: None,
+            password: None,
+        };
+        runtime.block_on(seed::seed(&settings, o.sizes))?;
+        return Ok(());
+    }
+    runtime.block_on(run(o))
 }
 
 const LOOKUP: &str = "query($k: ContactKind!, $v: String!) { clientByContact(kind: $k, value: $v) { id displayName contacts { kind value } } }";
@@ -162,14 +177,18 @@ async fn run(o: Options) -> anyhow::Result<()> {
             "seeding {} clients, {} chats, {} messages …",
             sizes.clients, sizes.chats, sizes.messages
         );
-        let settings = hub::store::DatabaseSettings {
-            url: format!("surrealkv://{}", db_dir.display()),
-            namespace: "hub".into(),
-            database: "hub".into(),
-            username: None,
-            password: None,
-        };
-        let secs = seed::seed(&settings, sizes).await?;
+        // In a process of its own: the embedded database is only let go of
+        // (its lock file released) when the process that opened it ends.
+        let started = Instant::now();
+        let status = std::process::Command::new(std::env::current_exe()?)
+            .arg("--seed-into")
+            .arg(&db_dir)
+            .args(["--clients", &sizes.clients.to_string()])
+            .args(["--chats", &sizes.chats.to_string()])
+            .args(["--messages", &sizes.messages.to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "seeding failed ({status})");
+        let secs = started.elapsed().as_secs_f64();
         std::fs::write(&marker, serde_json::to_vec(&sizes)?)?;
         eprintln!(
             "seeded in {secs:.0} s: {:.0} messages/s, database {:.0} MiB",
@@ -178,8 +197,6 @@ async fn run(o: Options) -> anyhow::Result<()> {
         );
         Some(secs)
     };
-    // The store's handles close in the background: give it a moment.
-    tokio::time::sleep(Duration::from_secs(1)).await;
 
     let provider = fake::Provider::start().await?;
     let started = Instant::now();
@@ -247,6 +264,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             })
             .await?,
         );
+        eprintln!("  {row}");
         rows.push(row);
     }
     {
@@ -270,6 +288,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             })
             .await?,
         );
+        eprintln!("  {row}");
         rows.push(row);
     }
     {
@@ -294,6 +313,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             })
             .await?,
         );
+        eprintln!("  {row}");
         rows.push(row);
     }
     {
@@ -316,6 +336,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             })
             .await?,
         );
+        eprintln!("  {row}");
         rows.push(row);
     }
     {
@@ -338,6 +359,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             })
             .await?,
         );
+        eprintln!("  {row}");
         rows.push(row);
     }
     let rss_reads = hub.rss_mib();
@@ -360,6 +382,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             })
             .await?,
         );
+        eprintln!("  {row}");
         rows.push(row);
     }
     // Let the delivery of those drain before timing deliveries one by one.
@@ -404,6 +427,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             burst as f64 / t.elapsed().as_secs_f64(),
         ));
         row.note = format!("{} refused signatures at the fake", provider.rejected());
+        eprintln!("  {row}");
         rows.push(row);
     }
     {
@@ -446,6 +470,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
         }
         row.hub = Some(Figures::new(latencies, f64::NAN));
         row.note = "one at a time; the rate is the next line's".into();
+        eprintln!("  {row}");
         rows.push(row);
     }
     {
@@ -468,6 +493,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
         .await?;
         row.hub = Some(figures);
         row.note = format!("{} webhooks in flight; latency of each webhook", 4 * c);
+        eprintln!("  {row}");
         rows.push(row);
     }
     let rss_writes = hub.rss_mib();
@@ -475,6 +501,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
     // Subscribers.
     let (sub_row, per_connection_kib) =
         subscribers(&api, &hub, o.subscribers, &chats, sizes).await?;
+    eprintln!("  {sub_row}");
     rows.push(sub_row);
     let rss_subscribed = hub.rss_mib();
     drop(hub);

@@ -125,6 +125,30 @@ fn cell(x: Option<f64>, digits: usize) -> String {
         .map_or_else(|| "—".to_owned(), |v| format!("{v:.digits$}"))
 }
 
+impl std::fmt::Display for Row {
+    /// One line as soon as a measure is done, so a run cut short still tells.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let side = |x: Option<Figures>| {
+            x.map_or_else(
+                || "—".to_owned(),
+                |x| {
+                    format!(
+                        "p50 {:.2} ms, p99 {:.2} ms, {:.0}/s",
+                        x.p50_ms, x.p99_ms, x.ops_per_s
+                    )
+                },
+            )
+        };
+        write!(
+            f,
+            "{}: hub {}; raw {}",
+            self.name,
+            side(self.hub),
+            side(self.raw)
+        )
+    }
+}
+
 /// The table, as printed at the end of a run.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::new();

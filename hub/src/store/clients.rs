@@ -478,18 +478,31 @@ impl TenantStore {
             .into_iter()
             .map(|r| r.into_domain(self))
             .collect::<StoreResult<Vec<_>>>()?;
-        let ids: Vec<Uuid> = clients.iter().map(|c| c.id().uuid()).collect();
-        let contacts: Vec<ContactRow> = self
-            .db()
-            .query("SELECT * FROM contact WHERE tenant = $tenant AND client IN $ids ORDER BY created_at")
-            .bind(("tenant", self.tenant.uuid()))
-            .bind(("ids", ids))
-            .await?
-            .take(0)?;
+        if clients.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement per client, in one round trip: each is a lookup in
+        // the (tenant, client) index, where `client IN $ids` would scan
+        // every contact of the tenant.
+        let sql: String = (0..clients.len())
+            .map(|i| {
+                format!(
+                    "SELECT * FROM contact WHERE tenant = $tenant AND client = $c{i} ORDER BY created_at;"
+                )
+            })
+            .collect();
+        let mut query = self.db().query(sql).bind(("tenant", self.tenant.uuid()));
+        for (i, c) in clients.iter().enumerate() {
+            query = query.bind((format!("c{i}"), c.id().uuid()));
+        }
+        let mut response = query.await?;
         let mut by_client: HashMap<ClientId, Vec<Contact>> = HashMap::new();
-        for row in contacts {
-            let (client, contact) = row.into_domain()?;
-            by_client.entry(client).or_default().push(contact);
+        for i in 0..clients.len() {
+            let contacts: Vec<ContactRow> = response.take(i)?;
+            for row in contacts {
+                let (client, contact) = row.into_domain()?;
+                by_client.entry(client).or_default().push(contact);
+            }
         }
         Ok(clients
             .into_iter()

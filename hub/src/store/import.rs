@@ -85,9 +85,9 @@ impl TenantStore {
                 self.push_chat_records(&mut b, chat, None);
                 counts.chats += 1;
                 let mut ordered: Vec<&Message> = messages.iter().collect();
-                // The chat's summary ends at its newest message.
                 ordered.sort_by_key(|m| m.created_at());
-                for m in ordered {
+                let mut unread = 0;
+                for m in &ordered {
                     // A history reads in id order: each message gets an id
                     // of its own time, not of the moment it was imported.
                     let m = &in_its_time(m);
@@ -98,8 +98,13 @@ impl TenantStore {
                         )
                         .into());
                     }
-                    self.push_message(&mut b, m);
+                    self.push_message_record(&mut b, m);
+                    unread += i64::from(m.is_unread());
                     counts.messages += 1;
+                }
+                // The chat's summary: its newest message, once.
+                if let Some(newest) = ordered.last() {
+                    self.push_chat_summary(&mut b, newest, unread);
                 }
             }
         }

@@ -231,6 +231,13 @@ impl TenantStore {
     }
 
     pub(super) fn push_message(&self, b: &mut super::Batch, m: &Message) {
+        self.push_message_record(b, m);
+        // The chat's summary moves in the same transaction as the message.
+        self.push_chat_summary(b, m, i64::from(m.is_unread()));
+    }
+
+    /// The message's record alone.
+    pub(super) fn push_message_record(&self, b: &mut super::Batch, m: &Message) {
         let id = b.bind(self.message_rid(m.chat(), m.id()));
         let chat = b.bind(m.chat().uuid());
         let text = b.bind(m.text().to_owned());
@@ -251,10 +258,15 @@ impl TenantStore {
         b.push(format!(
             "CREATE {id} CONTENT {{ tenant: $tenant, chat: {chat}, text: {text}, sender: {sender}, direction: {direction}, transport: {transport}, attachments: {attachments}, created_at: {at}, status: {status}, read_at: {read_at}, provider_message_id: {provider_id}, rank: {rank} }} RETURN NONE"
         ));
-        // The chat's summary moves in the same transaction as the message.
+    }
+
+    /// Moves the chat's summary to `m`, its newest message, with `unread`
+    /// more unread messages.
+    pub(super) fn push_chat_summary(&self, b: &mut super::Batch, m: &Message, unread: i64) {
+        let at = b.bind(m.created_at());
+        let transport = b.bind(m.transport().as_str());
         let chat_id = b.bind(self.chat_rid(m.chat()));
         let preview = b.bind(preview(m.text()));
-        let unread = i64::from(m.is_unread());
         let chat_rank = b.bind(chat_rank(m.created_at(), m.chat().uuid()));
         b.push(format!(
             "UPDATE {chat_id} SET last_message_at = {at}, sort_at = {at}, rank = {chat_rank}, last_message_preview = {preview}, last_transport = {transport}, unread_count += {unread} RETURN NONE"
