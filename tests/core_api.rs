@@ -538,6 +538,34 @@ async fn chat_list_is_ordered_by_last_message_and_pages_with_cursors() {
         chats.iter().filter(|c| **c != chats[1]).cloned().collect();
     expected_rest.reverse();
     assert_eq!(&seen[1..], expected_rest.as_slice(), "then newest first");
+    // Each chat comes with its own client, loaded for the whole page at
+    // once; contacts when asked for, in either shape of the connection.
+    for q in [
+        "{ chats(first: 10) { nodes { client { displayName } } } }",
+        "{ chats(first: 10) { nodes { client { displayName contacts { value } } } } }",
+        "{ chats(first: 10) { edges { node { client { displayName contacts { value } } } } } }",
+    ] {
+        let r = hub.gql(Some(&token), q, json!({})).await;
+        let data = r.ok()["chats"].clone();
+        let nodes: Vec<serde_json::Value> = match data["nodes"].as_array() {
+            Some(n) => n.clone(),
+            None => data["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"].clone())
+                .collect(),
+        };
+        let names: Vec<&str> = nodes
+            .iter()
+            .map(|n| n["client"]["displayName"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Bo", "Ed", "Di", "Cy", "Ann"], "{q}");
+        if q.contains("contacts") {
+            assert_eq!(nodes[0]["client"]["contacts"][0]["value"], "c1@example.com");
+            assert_eq!(nodes[4]["client"]["contacts"][0]["value"], "c0@example.com");
+        }
+    }
     let bad = hub.gql(Some(&token), q, json!({ "a": "garbage" })).await;
     assert_eq!(bad.code(), "VALIDATION");
     assert_eq!(bad.field(), Some("after"));

@@ -167,14 +167,19 @@ impl Query {
         // The inbox shows each chat's client: one query for the page's
         // clients, not one per chat.
         let wanted = ctx.look_ahead();
+        let clients_of = [
+            wanted.field("nodes").field("client"),
+            wanted.field("edges").field("node").field("client"),
+        ];
+        // Contacts only when asked for: the inbox shows names.
+        let contacts = clients_of.iter().any(|c| c.field("contacts").exists());
         // A role that may not read clients is refused by the field itself.
-        let mut clients = if (wanted.field("nodes").field("client").exists()
-            || wanted.field("edges").field("node").field("client").exists())
+        let mut clients = if clients_of.iter().any(|c| c.exists())
             && authorize(ctx, Action::ReadClients).is_ok()
         {
             let ids: Vec<_> = rows.iter().map(|v| v.chat.client()).collect();
             store
-                .clients_by_id(&ids)
+                .clients_by_id(&ids, contacts)
                 .await?
                 .into_iter()
                 .map(|c| (c.client.id(), c))
