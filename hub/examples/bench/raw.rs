@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
+use hub::store::ranks::{chat_rank, newest_first};
+use hub::store::records;
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
-use surrealdb::types::{RecordId, RecordIdKey, SurrealValue, Value};
+use surrealdb::types::{RecordId, SurrealValue, Value};
 use uuid::Uuid;
 
 pub type Db = Arc<Surreal<Any>>;
@@ -28,34 +30,16 @@ pub async fn open(db_dir: &std::path::Path) -> anyhow::Result<Db> {
     Err(anyhow::anyhow!("cannot open {url}: {last:?}"))
 }
 
-pub fn rid(table: &str, parts: &[Value]) -> RecordId {
-    RecordId::new(table, RecordIdKey::Array(parts.to_vec().into()))
+fn rid(table: &str, parts: &[Value]) -> RecordId {
+    records::rid(table, parts.iter().cloned())
 }
 
-pub fn uuid(u: Uuid) -> Value {
-    Value::Uuid(u.into())
+fn uuid(u: Uuid) -> Value {
+    records::uuid_value(u)
 }
 
-/// The uuid at `index` of an array record id.
-pub fn part(id: &RecordId, index: usize) -> anyhow::Result<Uuid> {
-    if let RecordIdKey::Array(parts) = &id.key {
-        let parts: Vec<Value> = parts.clone().into();
-        if let Some(Value::Uuid(u)) = parts.get(index) {
-            return Ok((*u).into());
-        }
-    }
-    anyhow::bail!("unexpected record id {id:?}")
-}
-
-/// The hub's rank keys (hub/src/store/ranks.rs), so rows written here sort
-/// as the hub's own do.
-pub fn newest_first(id: Uuid) -> String {
-    format!("{:032x}", u128::MAX - id.as_u128())
-}
-
-pub fn chat_rank(at: chrono::DateTime<chrono::Utc>, chat: Uuid) -> String {
-    let micros = u64::try_from(at.timestamp_micros()).unwrap_or(0);
-    format!("{:016x}{}", u64::MAX - micros, newest_first(chat))
+fn part(id: &RecordId, index: usize) -> anyhow::Result<Uuid> {
+    Ok(records::uuid_part(id, index)?)
 }
 
 #[derive(SurrealValue)]

@@ -15,8 +15,8 @@ pub mod import;
 pub mod messages;
 mod migrations;
 mod page;
-mod ranks;
-mod records;
+pub mod ranks;
+pub mod records;
 pub mod retention;
 #[cfg(test)]
 mod schema_tests;

@@ -10,18 +10,18 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// Ascending order of this rank is descending order of the (time-ordered) id.
-pub(crate) fn newest_first(id: Uuid) -> String {
+pub fn newest_first(id: Uuid) -> String {
     format!("{:032x}", u128::MAX - id.as_u128())
 }
 
 /// A chat's place in the inbox: latest activity first, ties broken by id.
-pub(crate) fn chat_rank(at: DateTime<Utc>, chat: Uuid) -> String {
+pub fn chat_rank(at: DateTime<Utc>, chat: Uuid) -> String {
     let micros = u64::try_from(at.timestamp_micros()).unwrap_or(0);
     format!("{:016x}{}", u64::MAX - micros, newest_first(chat))
 }
 
 /// A client's place in the name-ordered list; the id makes it unique.
-pub(crate) fn name_rank(name_key: &str, id: Uuid) -> String {
+pub fn name_rank(name_key: &str, id: Uuid) -> String {
     // U+0001 sorts below every printable character, so "ann" comes before "ann lee".
     format!("{name_key}\u{1}{id}")
 }

@@ -7,19 +7,19 @@ use uuid::Uuid;
 use super::error::{StoreError, StoreResult};
 
 /// `table:[part, part, …]`.
-pub(crate) fn rid(table: &str, parts: impl IntoIterator<Item = Value>) -> RecordId {
+pub fn rid(table: &str, parts: impl IntoIterator<Item = Value>) -> RecordId {
     RecordId::new(
         table,
         RecordIdKey::Array(parts.into_iter().collect::<Vec<_>>().into()),
     )
 }
 
-pub(crate) fn uuid_value(id: Uuid) -> Value {
+pub fn uuid_value(id: Uuid) -> Value {
     Value::Uuid(id.into())
 }
 
 /// The uuid at `index` of an array record id.
-pub(crate) fn uuid_part(id: &RecordId, index: usize) -> StoreResult<Uuid> {
+pub fn uuid_part(id: &RecordId, index: usize) -> StoreResult<Uuid> {
     if let RecordIdKey::Array(parts) = &id.key {
         let parts: Vec<Value> = parts.clone().into();
         if let Some(Value::Uuid(u)) = parts.get(index) {

@@ -1,12 +1,13 @@
 //! Relay-style connections: opaque cursors and page sizes.
 
-use async_graphql::SimpleObject;
 use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, Object};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::types::{AuditEvent, Chat, Client, Message};
 use crate::api::error::{ApiError, ApiResult};
+use crate::store::TenantStore;
 
 pub type ClientConnection = Connection<String, Client, EmptyFields, EmptyFields>;
 pub type ChatConnection = Connection<String, Chat, Live, EmptyFields>;
@@ -15,18 +16,33 @@ pub type MessageConnection = Connection<String, Message, Live, EmptyFields>;
 /// Where the event log stood just before a page was read. A client that
 /// subscribes with it as `after` gets every change made since the read, so
 /// nothing falls between loading a list and following it live.
-#[derive(SimpleObject)]
 pub struct Live {
-    pub live_cursor: String,
+    /// Read only when the query asks for `liveCursor`.
+    seq: Option<i64>,
 }
 
 impl Live {
-    pub fn at(seq: i64) -> Self {
-        Self {
-            live_cursor: seq.to_string(),
-        }
+    /// Reads the log's position if the page's query wants it; call before
+    /// reading the page itself.
+    pub async fn before_page(ctx: &Context<'_>, store: &TenantStore) -> ApiResult<Self> {
+        let seq = if ctx.look_ahead().field("liveCursor").exists() {
+            Some(store.store().last_event_seq().await?)
+        } else {
+            None
+        };
+        Ok(Self { seq })
     }
 }
+
+#[Object]
+impl Live {
+    /// Pass as `after` when subscribing to follow this page live.
+    async fn live_cursor(&self) -> String {
+        // Resolved only when asked for, and then read in `before_page`.
+        self.seq.unwrap_or_default().to_string()
+    }
+}
+
 pub type AuditConnection = Connection<String, AuditEvent, EmptyFields, EmptyFields>;
 
 pub const MAX_PAGE: usize = 200;

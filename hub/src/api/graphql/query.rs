@@ -160,7 +160,7 @@ impl Query {
             unread_only,
             transport: transport.map(Into::into),
         };
-        let live = Live::at(store.store().last_event_seq().await?);
+        let live = Live::before_page(ctx, &store).await?;
         let mut rows = store.chats_page(&filter, after.as_ref(), limit + 1).await?;
         let has_more = rows.len() > limit;
         rows.truncate(limit);

@@ -460,7 +460,7 @@ impl Chat {
             .map(|c| parse_id::<crate::domain::ids::MessageId>("before", &c))
             .transpose()?;
         let chat: ChatId = self.0.chat.id();
-        let live = super::connection::Live::at(store.store().last_event_seq().await?);
+        let live = super::connection::Live::before_page(ctx, &store).await?;
         let mut rows = store.messages_page(chat, before, limit + 1).await?;
         let has_more = rows.len() > limit;
         rows.truncate(limit);
