@@ -1,13 +1,15 @@
 //! A group of statements run as one transaction, with the event that
 //! records the change appended to the log inside the same transaction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
 use surrealdb::types::{SurrealValue, Value};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 use super::error::{StoreError, StoreResult, classify, is_conflict};
 use super::records::{rid, uuid_value};
@@ -17,10 +19,21 @@ use crate::domain::ids::{EventId, TenantId};
 
 pub(crate) struct Batch {
     tenant: TenantId,
+    /// Makes this batch's variable names unique, so that batches can share
+    /// one transaction (see [`LogWriters`]).
+    serial: u64,
     statements: Vec<String>,
     vars: BTreeMap<String, Value>,
     events: usize,
 }
+
+/// The next batch's serial number.
+static SERIAL: AtomicU64 = AtomicU64::new(0);
+
+/// At most this many batches share a transaction, and no more statements
+/// than [`GROUP_MAX_STATEMENTS`] (a batch larger than that runs alone).
+const GROUP_MAX_BATCHES: usize = 64;
+const GROUP_MAX_STATEMENTS: usize = 2_000;
 
 /// How often a transaction that lost a write conflict (two writers bumping
 /// the event counter at once: with several hub processes, writers in
@@ -53,11 +66,26 @@ where
 /// This process's writers of the event log. Every transaction that appends
 /// events increments the same counter, so two at once only conflict and one
 /// of them starts over: they take turns instead, which leaves conflicts to
-/// writers in other hub processes. The tailer is woken after each commit.
+/// writers in other hub processes.
+///
+/// Taking turns alone would make every writer wait for the commits before
+/// it, each of them a disk sync. So the batches that queue up while one
+/// transaction commits run together in the next one (a group commit): one
+/// sync for all of them. Should that transaction fail (one batch's check
+/// throws, a record already exists), each of its batches is run again
+/// alone, so one batch's failure never fails another's. The tailer is woken
+/// after each commit.
 #[derive(Default)]
 pub struct LogWriters {
+    pending: std::sync::Mutex<VecDeque<Pending>>,
     turn: tokio::sync::Mutex<()>,
     committed: Notify,
+}
+
+/// A batch waiting for its turn, and where its result goes.
+struct Pending {
+    batch: Batch,
+    reply: oneshot::Sender<StoreResult<Results>>,
 }
 
 impl LogWriters {
@@ -65,6 +93,82 @@ impl LogWriters {
     /// other processes' commits are only seen by reading the log.
     pub fn notified(&self) -> tokio::sync::futures::Notified<'_> {
         self.committed.notified()
+    }
+
+    /// Waits for the turn, then runs whatever batches are queued by then
+    /// (nothing, when an earlier turn already took them).
+    async fn write_queued(&self, db: &Surreal<Any>) {
+        let _turn = self.turn.lock().await;
+        let group = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let mut statements = 0;
+            let mut n = 0;
+            for p in pending.iter() {
+                statements += p.batch.statements.len() + 1;
+                if n > 0 && (n == GROUP_MAX_BATCHES || statements > GROUP_MAX_STATEMENTS) {
+                    break;
+                }
+                n += 1;
+            }
+            pending.drain(..n).collect::<Vec<_>>()
+        };
+        if group.is_empty() {
+            return;
+        }
+        let results = run_group(db, &group).await;
+        if results.iter().any(Result::is_ok) {
+            self.committed.notify_one();
+        }
+        for (p, result) in group.into_iter().zip(results) {
+            // A caller that went away no longer needs its answer.
+            let _ = p.reply.send(result);
+        }
+    }
+}
+
+/// Runs `group` in one transaction; on any failure, each batch alone.
+async fn run_group(db: &Surreal<Any>, group: &[Pending]) -> Vec<StoreResult<Results>> {
+    if let [one] = group {
+        return vec![one.batch.run_alone(db).await];
+    }
+    let mut sql = String::from("BEGIN TRANSACTION;\n");
+    let mut vars = BTreeMap::new();
+    for p in group {
+        let b = &p.batch;
+        // Each batch's statements name their tenant `$tenant`.
+        let tenant = format!("b{}_tenant", b.serial);
+        sql.push_str(&format!("LET $tenant = ${tenant};\n"));
+        for (name, value) in &b.vars {
+            let name = if name == "tenant" { &tenant } else { name };
+            vars.insert(name.clone(), value.clone());
+        }
+        for s in &b.statements {
+            sql.push_str(s);
+            sql.push_str(";\n");
+        }
+    }
+    sql.push_str("COMMIT TRANSACTION;");
+    let count: usize = group.iter().map(|p| p.batch.statements.len() + 1).sum();
+    match retry_conflicts(|| Batch::attempt(db, &sql, &vars, count)).await {
+        Ok(all) => {
+            let mut values = all.values.into_iter();
+            group
+                .iter()
+                .map(|p| {
+                    values.next(); // the batch's `LET $tenant`
+                    let values = values.by_ref().take(p.batch.statements.len()).collect();
+                    Ok(Results { values })
+                })
+                .collect()
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, batches = group.len(), "group commit failed; running its batches one by one");
+            let mut results = Vec::with_capacity(group.len());
+            for p in group {
+                results.push(p.batch.run_alone(db).await);
+            }
+            results
+        }
     }
 }
 
@@ -74,6 +178,7 @@ impl Batch {
         vars.insert("tenant".to_owned(), uuid_value(tenant.uuid()));
         Self {
             tenant,
+            serial: SERIAL.fetch_add(1, Ordering::Relaxed),
             statements: Vec::new(),
             vars,
             events: 0,
@@ -82,7 +187,7 @@ impl Batch {
 
     /// Binds a value and returns its `$name` for use in a statement.
     pub fn bind(&mut self, value: impl SurrealValue) -> String {
-        let name = format!("v{}", self.vars.len());
+        let name = format!("b{}_{}", self.serial, self.vars.len());
         self.vars.insert(name.clone(), value.into_value());
         format!("${name}")
     }
@@ -133,8 +238,29 @@ impl Batch {
 
     /// Runs every statement in one transaction, retrying write conflicts.
     /// Results are indexed as returned by [`Batch::push`]. A batch that
-    /// appends events waits its turn among this process's log writers.
-    pub async fn run(self, db: &Surreal<Any>, log: &LogWriters) -> StoreResult<Results> {
+    /// appends events waits its turn among this process's log writers and
+    /// may share its transaction with others (see [`LogWriters`]).
+    pub async fn run(self, db: &Arc<Surreal<Any>>, log: &Arc<LogWriters>) -> StoreResult<Results> {
+        if self.events == 0 {
+            return self.run_alone(db).await;
+        }
+        let (reply, answer) = oneshot::channel();
+        log.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(Pending { batch: self, reply });
+        // The turn is taken in a task of its own: a caller that goes away
+        // (a closed request) must not take the batches it was running for
+        // others with it.
+        let (db, log) = (db.clone(), log.clone());
+        tokio::spawn(async move { log.write_queued(&db).await });
+        answer.await.map_err(|_| {
+            StoreError::Database("the log writer stopped before running the transaction".into())
+        })?
+    }
+
+    /// This batch in a transaction of its own.
+    async fn run_alone(&self, db: &Surreal<Any>) -> StoreResult<Results> {
         let count = self.statements.len();
         let mut sql = String::from("BEGIN TRANSACTION;\n");
         for s in &self.statements {
@@ -142,16 +268,7 @@ impl Batch {
             sql.push_str(";\n");
         }
         sql.push_str("COMMIT TRANSACTION;");
-        let _turn = if self.events > 0 {
-            Some(log.turn.lock().await)
-        } else {
-            None
-        };
-        let results = retry_conflicts(|| Self::attempt(db, &sql, &self.vars, count)).await?;
-        if self.events > 0 {
-            log.committed.notify_one();
-        }
-        Ok(results)
+        retry_conflicts(|| Self::attempt(db, &sql, &self.vars, count)).await
     }
 
     async fn attempt(
@@ -250,5 +367,159 @@ impl Results {
         value
             .into_t::<T>()
             .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use crate::domain::client::Client;
+    use crate::domain::events::{Actor, EventKind};
+    use crate::domain::ids::ClientId;
+    use crate::domain::message::{Message, Sender, Transport};
+    use crate::domain::tenant::Tenant;
+    use crate::store::schema_tests::store;
+    use crate::store::{StoreError, StoreResult, TenantStore};
+
+    async fn client(ts: &TenantStore, name: &str) -> ClientId {
+        let c = Client::new(ts.tenant_id(), name, Utc::now()).unwrap();
+        ts.create_client(&c, &[], &Actor::System).await.unwrap();
+        c.id()
+    }
+
+    fn receive(
+        ts: &TenantStore,
+        client: ClientId,
+        text: &str,
+    ) -> tokio::task::JoinHandle<StoreResult<crate::domain::ids::ChatId>> {
+        let (ts, text) = (ts.clone(), text.to_owned());
+        tokio::spawn(async move {
+            let (chat, _) = ts
+                .receive_message(
+                    client,
+                    |chat| {
+                        Ok(Message::new(
+                            chat,
+                            &text,
+                            Sender::Sms {
+                                phone: "+14155550100".into(),
+                            },
+                            Transport::Sms,
+                            vec![],
+                            Utc::now(),
+                        )?)
+                    },
+                    &Actor::System,
+                )
+                .await?;
+            Ok(chat)
+        })
+    }
+
+    /// Starts `jobs` while the log's turn is held, so that they all queue
+    /// and run as one group once it is let go.
+    async fn queued_together<T>(
+        store: &crate::store::Store,
+        jobs: impl FnOnce() -> Vec<tokio::task::JoinHandle<T>>,
+    ) -> Vec<T> {
+        let turn = store.log.turn.lock().await;
+        let handles = jobs();
+        let n = handles.len();
+        while store.log.pending.lock().unwrap().len() < n {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        drop(turn);
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn batches_of_two_tenants_share_a_commit_and_one_failure_fails_no_other() {
+        let (_d, store) = store().await;
+        let (a, b) = (
+            Tenant::new("Acme", "acme", Utc::now()).unwrap(),
+            Tenant::new("Bolt", "bolt", Utc::now()).unwrap(),
+        );
+        store.create_tenant(&a).await.unwrap();
+        store.create_tenant(&b).await.unwrap();
+        let (ta, tb) = (store.tenant(a.id), store.tenant(b.id));
+        let (ann, bob, gone) = (
+            client(&ta, "Ann").await,
+            client(&tb, "Bob").await,
+            client(&ta, "Gone").await,
+        );
+        // Everyone's chat exists, then Gone is deleted: a message to it throws.
+        receive(&ta, ann, "a0").await.unwrap().unwrap();
+        receive(&tb, bob, "b0").await.unwrap().unwrap();
+        receive(&ta, gone, "before").await.unwrap().unwrap();
+        let mut g = ta.client(gone).await.unwrap().client;
+        g.delete(Utc::now()).unwrap();
+        ta.update_client(
+            &g,
+            EventKind::ClientDeleted,
+            serde_json::json!({}),
+            &Actor::System,
+        )
+        .await
+        .unwrap();
+
+        // All succeed together.
+        let first = queued_together(&store, || {
+            vec![
+                receive(&ta, ann, "a1"),
+                receive(&tb, bob, "b1"),
+                receive(&ta, ann, "a2"),
+            ]
+        })
+        .await;
+        assert!(first.iter().all(Result::is_ok), "{first:?}");
+        // One of them fails: only that one.
+        let second = queued_together(&store, || {
+            vec![
+                receive(&tb, bob, "b2"),
+                receive(&ta, gone, "lost"),
+                receive(&ta, ann, "a3"),
+            ]
+        })
+        .await;
+        assert!(second[0].is_ok() && second[2].is_ok(), "{second:?}");
+        assert!(
+            matches!(second[1], Err(StoreError::NotFound { what: "chat" })),
+            "{second:?}"
+        );
+
+        let texts = |ts: TenantStore, chat| async move {
+            let mut t: Vec<String> = ts
+                .messages_page(chat, None, 10)
+                .await
+                .unwrap()
+                .iter()
+                .map(|m| m.text().to_owned())
+                .collect();
+            t.sort();
+            t
+        };
+        let ann_chat = *first[0].as_ref().unwrap();
+        let bob_chat = *first[1].as_ref().unwrap();
+        assert_eq!(texts(ta.clone(), ann_chat).await, ["a0", "a1", "a2", "a3"]);
+        assert_eq!(texts(tb.clone(), bob_chat).await, ["b0", "b1", "b2"]);
+        // Each tenant's events went to its own chain, intact, and the
+        // failed batch left none.
+        for (ts, received) in [(&ta, 5), (&tb, 3)] {
+            ts.verify_audit_chain().await.unwrap().unwrap();
+            let n: Option<i64> = store
+                .db()
+                .query("(SELECT count() FROM event WHERE tenant = $t AND kind = 'message.received' GROUP ALL)[0].count")
+                .bind(("t", ts.tenant_id().uuid()))
+                .await
+                .unwrap()
+                .take(0)
+                .unwrap();
+            assert_eq!(n, Some(received));
+        }
     }
 }
