@@ -190,9 +190,19 @@ pub async fn store_message(
     outbound: bool,
     text: String,
 ) -> anyhow::Result<()> {
+    store_messages(db, t, log_tenant, &[(chat, text)], outbound).await
+}
+
+/// [`store_message`] for several messages in one transaction, as the hub's
+/// group commit writes them.
+pub async fn store_messages(
+    db: &Db,
+    t: Uuid,
+    log_tenant: Uuid,
+    messages: &[(Uuid, String)],
+    outbound: bool,
+) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
-    let id = Uuid::now_v7();
-    let event = Uuid::now_v7();
     let (direction, sender, status) = if outbound {
         (
             "outbound",
@@ -206,54 +216,74 @@ pub async fn store_message(
             "delivered",
         )
     };
-    let job = if outbound {
-        "CREATE $job CONTENT { tenant: $t, chat: $c, message: $m, transport: 'sms', recipient: '+14152000000', state: 'done', attempts: 0, next_attempt_at: $at, created_at: $at } RETURN NONE;"
-    } else {
-        "IF (SELECT VALUE id FROM $member) = [] { CREATE $member CONTENT { tenant: $t, chat: $c, participant_kind: 'client', participant: 'bench', transport: 'sms', metadata: {}, created_at: $at } RETURN NONE };"
-    };
-    let sql = format!(
-        "BEGIN TRANSACTION;
-         CREATE $mid CONTENT {{ tenant: $t, chat: $c, text: $text, sender: $sender, direction: $direction, transport: 'sms', attachments: [], created_at: $at, status: $status, read_at: NONE, provider_message_id: NONE, rank: $rank }} RETURN NONE;
-         {job}
-         UPDATE $chat SET last_message_at = $at, sort_at = $at, rank = $crank, last_message_preview = $text, last_transport = 'sms', unread_count += $unread RETURN NONE;
-         LET $seq = (UPSERT counter:events SET n += 1 RETURN VALUE n)[0];
-         LET $chain = (UPSERT $head SET count += 1, head = crypto::sha256((head ?? '') + $digest) RETURN VALUE head)[0];
-         CREATE $eid CONTENT {{ seq: $seq, tenant: $lt, kind: 'message.received', actor: 'system', target: 'message', data: {{}}, at: $at, rank: $erank, digest: $digest, chain: $chain }} RETURN NONE;
-         COMMIT TRANSACTION;"
-    );
+    let mut sql = String::from("BEGIN TRANSACTION;\n");
+    let mut vars: std::collections::BTreeMap<String, Value> = [
+        ("t", uuid(t)),
+        ("lt", uuid(log_tenant)),
+        ("head", rid("audit_chain", &[uuid(log_tenant)]).into_value()),
+        ("sender", sender.into_value()),
+        ("direction", direction.into_value()),
+        ("status", status.into_value()),
+        ("at", now.into_value()),
+        ("unread", i64::from(!outbound).into_value()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, (chat, text)) in messages.iter().enumerate() {
+        let id = Uuid::now_v7();
+        let event = Uuid::now_v7();
+        let job = if outbound {
+            "CREATE $job_K CONTENT { tenant: $t, chat: $c_K, message: $m_K, transport: 'sms', recipient: '+14152000000', state: 'done', attempts: 0, next_attempt_at: $at, created_at: $at } RETURN NONE;"
+        } else {
+            "IF (SELECT VALUE id FROM $member_K) = [] { CREATE $member_K CONTENT { tenant: $t, chat: $c_K, participant_kind: 'client', participant: 'bench', transport: 'sms', metadata: {}, created_at: $at } RETURN NONE };"
+        };
+        let statements = format!(
+            "CREATE $mid_K CONTENT {{ tenant: $t, chat: $c_K, text: $text_K, sender: $sender, direction: $direction, transport: 'sms', attachments: [], created_at: $at, status: $status, read_at: NONE, provider_message_id: NONE, rank: $rank_K }} RETURN NONE;
+             {job}
+             UPDATE $chat_K SET last_message_at = $at, sort_at = $at, rank = $crank_K, last_message_preview = $text_K, last_transport = 'sms', unread_count += $unread RETURN NONE;
+             LET $seq = (UPSERT counter:events SET n += 1 RETURN VALUE n)[0];
+             LET $chain = (UPSERT $head SET count += 1, head = crypto::sha256((head ?? '') + $digest_K) RETURN VALUE head)[0];
+             CREATE $eid_K CONTENT {{ seq: $seq, tenant: $lt, kind: 'message.received', actor: 'system', target: 'message', data: {{}}, at: $at, rank: $erank_K, digest: $digest_K, chain: $chain }} RETURN NONE;\n"
+        );
+        sql.push_str(&statements.replace("_K", &format!("_{k}")));
+        let c = uuid(*chat);
+        for (name, value) in [
+            ("c", c.clone()),
+            ("m", uuid(id)),
+            (
+                "mid",
+                rid("message", &[uuid(t), c.clone(), uuid(id)]).into_value(),
+            ),
+            ("job", rid("outbox", &[uuid(t), uuid(id)]).into_value()),
+            (
+                "member",
+                rid(
+                    "member",
+                    &[uuid(t), c.clone(), Value::String("bench".into())],
+                )
+                .into_value(),
+            ),
+            ("chat", rid("chat", &[uuid(t), c]).into_value()),
+            (
+                "eid",
+                rid("event", &[uuid(log_tenant), uuid(event)]).into_value(),
+            ),
+            ("text", text.clone().into_value()),
+            ("rank", newest_first(id).into_value()),
+            ("crank", chat_rank(now, *chat).into_value()),
+            ("erank", newest_first(event).into_value()),
+            ("digest", format!("{:064x}", id.as_u128()).into_value()),
+        ] {
+            vars.insert(format!("{name}_{k}"), value);
+        }
+    }
+    sql.push_str("COMMIT TRANSACTION;");
     // Writers that bump the log's counter take turns, as the hub's do: at
     // once they would only conflict and start over.
     static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _turn = TURN.lock().await;
-    let mut r = db
-        .query(sql)
-        .bind(("t", t))
-        .bind(("lt", log_tenant))
-        .bind(("c", chat))
-        .bind(("m", id))
-        .bind(("mid", rid("message", &[uuid(t), uuid(chat), uuid(id)])))
-        .bind(("job", rid("outbox", &[uuid(t), uuid(id)])))
-        .bind((
-            "member",
-            rid(
-                "member",
-                &[uuid(t), uuid(chat), Value::String("bench".into())],
-            ),
-        ))
-        .bind(("chat", rid("chat", &[uuid(t), uuid(chat)])))
-        .bind(("head", rid("audit_chain", &[uuid(log_tenant)])))
-        .bind(("eid", rid("event", &[uuid(log_tenant), uuid(event)])))
-        .bind(("text", text))
-        .bind(("sender", sender))
-        .bind(("direction", direction))
-        .bind(("status", status))
-        .bind(("at", now))
-        .bind(("rank", newest_first(id)))
-        .bind(("crank", chat_rank(now, chat)))
-        .bind(("erank", newest_first(event)))
-        .bind(("unread", i64::from(!outbound)))
-        .bind(("digest", format!("{:064x}", id.as_u128())))
-        .await?;
+    let mut r = db.query(sql).bind(vars).await?;
     // The first failure is the cause; the rest only say the transaction failed.
     if let Some((i, e)) = r.take_errors().into_iter().min_by_key(|(i, _)| *i) {
         anyhow::bail!("statement {i} failed: {e}");

@@ -331,15 +331,32 @@ fn history(
 const BATCH_CLIENTS: usize = 1000;
 const BATCH_MESSAGES: usize = 2000;
 
-/// Fills an empty database with the tenant at `sizes`; returns the seconds it took.
+/// Fills the database with the tenant at `sizes`, continuing where an
+/// interrupted seed stopped; returns the seconds it took.
 pub async fn seed(settings: &DatabaseSettings, sizes: Sizes) -> anyhow::Result<f64> {
     let started = Instant::now();
     let store = Store::open(settings).await?;
-    let created =
-        hub::bootstrap::create_tenant(&store, "Bench", TENANT, ADMIN, Some(PASSWORD)).await?;
-    let tenant = created.tenant.id;
-    let agent = (created.admin.id, created.admin.name.clone());
+    let (tenant, agent) = match store.tenant_by_slug(TENANT).await? {
+        Some(t) => {
+            let (admin, _) = store
+                .tenant(t.id)
+                .user_by_email(ADMIN)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the bench tenant has no {ADMIN}"))?;
+            (t.id, (admin.id, admin.name))
+        }
+        None => {
+            let created =
+                hub::bootstrap::create_tenant(&store, "Bench", TENANT, ADMIN, Some(PASSWORD))
+                    .await?;
+            (created.tenant.id, (created.admin.id, created.admin.name))
+        }
+    };
     let ts = store.tenant(tenant);
+    let from = seeded_clients(&ts, sizes).await?;
+    if from > 0 {
+        eprintln!("  continuing an interrupted seed after client {from}");
+    }
     // Batches are built on a thread of their own while the last one is written.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ImportedClient>>(2);
     let producer = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -347,7 +364,7 @@ pub async fn seed(settings: &DatabaseSettings, sizes: Sizes) -> anyhow::Result<f
         let stride = sizes.stride();
         let mut batch = Vec::new();
         let mut messages = 0;
-        for i in 0..sizes.clients {
+        for i in from..sizes.clients {
             let mut item = client_of(tenant, i, now)?;
             let k = i / stride;
             if i % stride == 0 && k < sizes.chats {
@@ -365,8 +382,12 @@ pub async fn seed(settings: &DatabaseSettings, sizes: Sizes) -> anyhow::Result<f
         }
         Ok(())
     });
-    let mut done = hub::store::import::ImportCounts::default();
-    let mut next_report = sizes.clients / 10;
+    let mut done = hub::store::import::ImportCounts {
+        clients: from,
+        chats: from.div_ceil(sizes.stride()).min(sizes.chats),
+        messages: 0,
+    };
+    let mut next_report = (from / (sizes.clients / 10).max(1) + 1) * (sizes.clients / 10);
     while let Some(batch) = rx.recv().await {
         let c = ts.import(&batch, &Actor::System).await?;
         done.clients += c.clients;
@@ -390,4 +411,27 @@ pub async fn seed(settings: &DatabaseSettings, sizes: Sizes) -> anyhow::Result<f
         "seeded {done:?}, wanted {sizes:?}"
     );
     Ok(started.elapsed().as_secs_f64())
+}
+
+/// How many clients an earlier seed imported. Clients are imported in order,
+/// each batch whole or not at all, so they are a prefix of the sequence:
+/// found by bisection on their phone numbers.
+async fn seeded_clients(ts: &hub::store::TenantStore, sizes: Sizes) -> anyhow::Result<usize> {
+    let exists = |i: usize| async move {
+        let phone = ContactValue::parse(ContactKind::Phone, &phone(i), None)?;
+        anyhow::Ok(ts.client_by_contact(&phone).await?.is_some())
+    };
+    let (mut lo, mut hi) = (0, sizes.clients); // clients < lo exist; >= hi do not
+    if exists(hi - 1).await? {
+        return Ok(hi);
+    }
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if exists(mid).await? {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo)
 }
