@@ -30,9 +30,9 @@ pub async fn caller_from_header(state: &AppState, value: &str) -> Result<Caller,
             "the Authorization header must be `Bearer <token>`".into(),
         ));
     };
-    let Some(token) = state
+    let Some((token, user)) = state
         .store
-        .token_by_hash(&hash_token(secret.trim()))
+        .token_and_user(&hash_token(secret.trim()))
         .await?
     else {
         return Ok(Caller::Rejected(
@@ -50,12 +50,8 @@ pub async fn caller_from_header(state: &AppState, value: &str) -> Result<Caller,
             "the token has expired; sign in again".into(),
         ));
     }
-    let user = match state.store.tenant(token.tenant).user(token.user).await {
-        Ok(u) => u,
-        Err(crate::store::StoreError::NotFound { .. }) => {
-            return Ok(Caller::Rejected("the token's user no longer exists".into()));
-        }
-        Err(e) => return Err(e.into()),
+    let Some(user) = user else {
+        return Ok(Caller::Rejected("the token's user no longer exists".into()));
     };
     if !user.active {
         return Ok(Caller::Rejected("this user is deactivated".into()));

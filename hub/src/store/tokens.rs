@@ -11,6 +11,7 @@ use super::error::StoreResult;
 use super::{Store, TenantStore};
 use crate::domain::events::{Actor, DomainEvent, EventKind};
 use crate::domain::ids::{TenantId, UserId};
+use crate::domain::user::User;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -83,16 +84,33 @@ fn token_rid(hash_hex: &str) -> RecordId {
 }
 
 impl Store {
-    /// Looks a token up by its hash, whatever its tenant: the token is what
-    /// tells the hub which tenant a request belongs to.
-    pub async fn token_by_hash(&self, hash_hex: &str) -> StoreResult<Option<TokenRecord>> {
-        let rows: Vec<TokenRow> = self
+    /// Looks a token up by its hash, whatever its tenant (the token is what
+    /// tells the hub which tenant a request belongs to), with its user
+    /// (`None` when the user no longer exists), in one round trip: every
+    /// authenticated request starts with this.
+    pub async fn token_and_user(
+        &self,
+        hash_hex: &str,
+    ) -> StoreResult<Option<(TokenRecord, Option<User>)>> {
+        let mut response = self
             .db()
-            .query("SELECT * FROM $id")
+            .query(
+                "LET $t = (SELECT * FROM $id)[0];
+                 $t;
+                 SELECT * FROM type::record('user', [$t.tenant, $t.user]);",
+            )
             .bind(("id", token_rid(hash_hex)))
-            .await?
-            .take(0)?;
-        Ok(rows.into_iter().next().map(Into::into))
+            .await?;
+        let Some(token) = response.take::<Option<TokenRow>>(1)? else {
+            return Ok(None);
+        };
+        let token = TokenRecord::from(token);
+        let users: Vec<super::users::UserRow> = response.take(2)?;
+        let user = match users.into_iter().next() {
+            Some(row) => Some(row.into_domain(token.tenant)?.0),
+            None => None,
+        };
+        Ok(Some((token, user)))
     }
 }
 

@@ -12,7 +12,7 @@ use crate::domain::user::{Role, User};
 
 #[derive(SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
-struct UserRow {
+pub(super) struct UserRow {
     id: RecordId,
     email: String,
     name: String,
@@ -23,7 +23,7 @@ struct UserRow {
 }
 
 impl UserRow {
-    fn into_domain(self, tenant: TenantId) -> StoreResult<(User, String)> {
+    pub(super) fn into_domain(self, tenant: TenantId) -> StoreResult<(User, String)> {
         let user = User {
             id: UserId::from_uuid(uuid_part(&self.id, 1)?),
             tenant,
