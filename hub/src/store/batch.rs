@@ -72,9 +72,9 @@ where
 /// it, each of them a disk sync. So the batches that queue up while one
 /// transaction commits run together in the next one (a group commit): one
 /// sync for all of them. Should that transaction fail (one batch's check
-/// throws, a record already exists), each of its batches is run again
-/// alone, so one batch's failure never fails another's. The tailer is woken
-/// after each commit.
+/// throws, a record already exists, another hub's writer conflicted), each
+/// of its batches is run again alone, so one batch's failure never fails
+/// another's. The tailer is woken after each commit.
 #[derive(Default)]
 pub struct LogWriters {
     pending: std::sync::Mutex<VecDeque<Pending>>,
@@ -126,7 +126,8 @@ impl LogWriters {
     }
 }
 
-/// Runs `group` in one transaction; on any failure, each batch alone.
+/// Runs `group` in one transaction; on any failure (a conflict included),
+/// each batch alone.
 async fn run_group(db: &Surreal<Any>, group: &[Pending]) -> Vec<StoreResult<Results>> {
     if let [one] = group {
         return vec![one.batch.run_alone(db).await];
@@ -149,7 +150,10 @@ async fn run_group(db: &Surreal<Any>, group: &[Pending]) -> Vec<StoreResult<Resu
     }
     sql.push_str("COMMIT TRANSACTION;");
     let count: usize = group.iter().map(|p| p.batch.statements.len() + 1).sum();
-    match retry_conflicts(|| Batch::attempt(db, &sql, &vars, count)).await {
+    // Tried once: after a write conflict (another hub wrote to the log at
+    // the same time) the batches go on alone, each retried as any batch is,
+    // so that a large group is not repeated whole while a job's lease runs.
+    match Batch::attempt(db, &sql, &vars, count).await {
         Ok(all) => {
             let mut values = all.values.into_iter();
             group
