@@ -272,8 +272,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             })
             .await?,
         );
-        eprintln!("  {row}");
-        rows.push(row);
+        keep(&mut rows, row);
     }
     {
         let mut row = Row::new("client search by name", Some(Target::P99AtMostMs(5.0)));
@@ -296,8 +295,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             })
             .await?,
         );
-        eprintln!("  {row}");
-        rows.push(row);
+        keep(&mut rows, row);
     }
     {
         let mut row = Row::new(
@@ -321,8 +319,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             })
             .await?,
         );
-        eprintln!("  {row}");
-        rows.push(row);
+        keep(&mut rows, row);
     }
     {
         let mut row = Row::new("chat history page (40)", Some(Target::P99AtMostMs(20.0)));
@@ -344,8 +341,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             })
             .await?,
         );
-        eprintln!("  {row}");
-        rows.push(row);
+        keep(&mut rows, row);
     }
     {
         let mut row = Row::new("message search (an order number)", None);
@@ -367,8 +363,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             })
             .await?,
         );
-        eprintln!("  {row}");
-        rows.push(row);
+        keep(&mut rows, row);
     }
     let rss_reads = hub.rss_mib();
 
@@ -390,8 +385,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             })
             .await?,
         );
-        eprintln!("  {row}");
-        rows.push(row);
+        keep(&mut rows, row);
     }
     // Let the delivery of those drain before timing deliveries one by one.
     wait_until(Duration::from_secs(120), || {
@@ -435,8 +429,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             burst as f64 / t.elapsed().as_secs_f64(),
         ));
         row.note = format!("{} refused signatures at the fake", provider.rejected());
-        eprintln!("  {row}");
-        rows.push(row);
+        keep(&mut rows, row);
     }
     {
         let mut row = Row::new(
@@ -478,8 +471,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
         }
         row.hub = Some(Figures::new(latencies, f64::NAN));
         row.note = "one at a time; the rate is the next line's".into();
-        eprintln!("  {row}");
-        rows.push(row);
+        keep(&mut rows, row);
     }
     {
         let mut row = Row::new(
@@ -501,16 +493,14 @@ async fn run(o: Options) -> anyhow::Result<()> {
         .await?;
         row.hub = Some(figures);
         row.note = format!("{} webhooks in flight; latency of each webhook", 4 * c);
-        eprintln!("  {row}");
-        rows.push(row);
+        keep(&mut rows, row);
     }
     let rss_writes = hub.rss_mib();
 
     // Subscribers.
     let (sub_row, per_connection_kib) =
         subscribers(&api, &hub, o.subscribers, &chats, sizes).await?;
-    eprintln!("  {sub_row}");
-    rows.push(sub_row);
+    keep(&mut rows, sub_row);
     let rss_subscribed = hub.rss_mib();
     drop(hub);
 
@@ -642,8 +632,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             done as f64 / started.elapsed().as_secs_f64(),
         ));
         row.note = "latency of one transaction of 32".into();
-        eprintln!("  {row}");
-        rows.push(row);
+        keep(&mut rows, row);
     }
     drop(db);
 
@@ -681,6 +670,13 @@ async fn run(o: Options) -> anyhow::Result<()> {
         eprintln!("wrote {}", out.display());
     }
     anyhow::Ok(())
+}
+
+/// Prints a measure's line as soon as it is done, so that a run cut short
+/// still tells, and keeps it for the table.
+fn keep(rows: &mut Vec<Row>, row: Row) {
+    eprintln!("  {row}");
+    rows.push(row);
 }
 
 /// Tells this run's inbound messages from an earlier run's on a kept
