@@ -9,6 +9,8 @@
 //! [--samples N] [--subscribers N] [--inbound-secs N] [--data DIR]
 //! [--out FILE]`. `--data DIR` keeps the seeded database there and reuses it
 //! on the next run with the same sizes (seeding the full size takes a while).
+//! An interrupted seed continues on the next run; `--as-loaded` measures it
+//! as far as it got instead (the table says how far).
 
 mod fake;
 mod hubproc;
@@ -37,6 +39,7 @@ struct Options {
     subscribers: usize,
     inbound: Duration,
     data: Option<PathBuf>,
+    as_loaded: bool,
     out: Option<PathBuf>,
     hub: PathBuf,
     plugins: PathBuf,
@@ -83,6 +86,7 @@ fn options() -> anyhow::Result<Options> {
         subscribers: number("--subscribers", if quick { 2000 } else { 10_000 })?,
         inbound: Duration::from_secs(number("--inbound-secs", if quick { 5 } else { 15 })? as u64),
         data: value("--data").map(PathBuf::from),
+        as_loaded: args.iter().any(|a| a == "--as-loaded"),
         out: value("--out").map(PathBuf::from),
         hub: value("--hub").map_or_else(|| release.join("hub"), PathBuf::from),
         plugins: value("--plugins").map_or_else(|| target.join("plugins-dist"), PathBuf::from),
@@ -174,6 +178,9 @@ async fn run(o: Options) -> anyhow::Result<()> {
     let seed_secs = if seeded == Some(sizes) && db_dir.exists() {
         eprintln!("reusing the database seeded in {}", data.display());
         None
+    } else if o.as_loaded && interrupted == Some(sizes) && db_dir.exists() {
+        eprintln!("measuring the interrupted seed in {} as loaded", data.display());
+        None
     } else {
         if db_dir.exists() && interrupted != Some(sizes) {
             std::fs::remove_dir_all(&db_dir)?;
@@ -217,11 +224,18 @@ async fn run(o: Options) -> anyhow::Result<()> {
         startup.as_secs_f64()
     );
 
+    // What the database holds: all of `sizes`, or the prefix an interrupted
+    // seed reached. Picks come from it; the texts' formulas keep `sizes`.
+    let loaded = if seeded == Some(sizes) || seed_secs.is_some() {
+        sizes
+    } else {
+        loaded_prefix(&api, sizes).await?
+    };
     let mut picks = Picks::new(0x2545_F491_4F6C_DD1D);
     let n = o.samples;
     let c = o.concurrency;
-    let clients = picks.many(3 * n + 100, sizes.clients);
-    let chat_ks = picks.many(sizes.chats.min(400), sizes.chats);
+    let clients = picks.many(3 * n + 100, loaded.clients);
+    let chat_ks = picks.many(loaded.chats.min(400), loaded.chats);
     let mut chats = Vec::with_capacity(chat_ks.len());
     for &k in chat_ks.iter() {
         let d = api
@@ -239,7 +253,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
     let orders: Arc<Vec<usize>> = Arc::new(
         (0..3 * n + 100)
             .map(|_| {
-                let k = picks.below(sizes.chats);
+                let k = picks.below(loaded.chats);
                 let m = 2 * picks.below(sizes.per_chat().div_ceil(2));
                 seed::order_number(k, m, &sizes)
             })
@@ -311,7 +325,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
                     anyhow::ensure!(
                         d["chats"]["nodes"]
                             .as_array()
-                            .is_some_and(|a| a.len() == 50.min(sizes.chats)),
+                            .is_some_and(|a| a.len() == 50.min(loaded.chats)),
                         "short page"
                     );
                     anyhow::Ok(())
@@ -638,11 +652,19 @@ async fn run(o: Options) -> anyhow::Result<()> {
 
     let table = report::table(&rows);
     println!();
+    let of = if loaded == sizes {
+        String::new()
+    } else {
+        format!(
+            " (of {} clients, {} chats, {} messages: the seed is not finished)",
+            sizes.clients, sizes.chats, sizes.messages
+        )
+    };
     println!(
-        "{} clients, {} chats, {} messages{}; {n} samples per measure, {c} in flight for throughput",
-        sizes.clients,
-        sizes.chats,
-        sizes.messages,
+        "{} clients, {} chats, {} messages{of}{}; {n} samples per measure, {c} in flight for throughput",
+        loaded.clients,
+        loaded.chats,
+        loaded.messages,
         seed_secs.map_or_else(String::new, |s| format!("; seeded in {s:.0} s"))
     );
     println!(
@@ -653,6 +675,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
     print!("{table}");
     let report = json!({
         "sizes": sizes,
+        "loaded": loaded,
         "seed_seconds": seed_secs,
         "database_mib": dir_size_mib(&db_dir).round(),
         "samples": n,
@@ -670,6 +693,34 @@ async fn run(o: Options) -> anyhow::Result<()> {
         eprintln!("wrote {}", out.display());
     }
     anyhow::Ok(())
+}
+
+/// How much of `sizes` an interrupted seed imported, asked of the hub:
+/// clients are imported in order, whole batches at a time, so they are a
+/// prefix, found by bisection on their phone numbers.
+async fn loaded_prefix(api: &Api, sizes: Sizes) -> anyhow::Result<Sizes> {
+    let exists = |i: usize| async move {
+        let d = api
+            .gql(LOOKUP, json!({ "k": "PHONE", "v": seed::phone(i) }))
+            .await?;
+        anyhow::Ok(!d["clientByContact"].is_null())
+    };
+    let (mut lo, mut hi) = (0, sizes.clients); // clients < lo exist; >= hi do not
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if exists(mid).await? {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    anyhow::ensure!(lo > 0, "the interrupted seed holds no client yet");
+    let chats = lo.div_ceil(sizes.stride()).min(sizes.chats);
+    Ok(Sizes {
+        clients: lo,
+        chats,
+        messages: chats * sizes.per_chat(),
+    })
 }
 
 /// Prints a measure's line as soon as it is done, so that a run cut short
