@@ -104,7 +104,7 @@ impl LogWriters {
             let mut statements = 0;
             let mut n = 0;
             for p in pending.iter() {
-                statements += p.batch.statements.len() + 1;
+                statements += p.batch.statements.len() + 3;
                 if n > 0 && (n == GROUP_MAX_BATCHES || statements > GROUP_MAX_STATEMENTS) {
                     break;
                 }
@@ -132,39 +132,13 @@ async fn run_group(db: &Surreal<Any>, group: &[Pending]) -> Vec<StoreResult<Resu
     if let [one] = group {
         return vec![one.batch.run_alone(db).await];
     }
-    let mut sql = String::from("BEGIN TRANSACTION;\n");
-    let mut vars = BTreeMap::new();
-    for p in group {
-        let b = &p.batch;
-        // Each batch's statements name their tenant `$tenant`.
-        let tenant = format!("b{}_tenant", b.serial);
-        sql.push_str(&format!("LET $tenant = ${tenant};\n"));
-        for (name, value) in &b.vars {
-            let name = if name == "tenant" { &tenant } else { name };
-            vars.insert(name.clone(), value.clone());
-        }
-        for s in &b.statements {
-            sql.push_str(s);
-            sql.push_str(";\n");
-        }
-    }
-    sql.push_str("COMMIT TRANSACTION;");
-    let count: usize = group.iter().map(|p| p.batch.statements.len() + 1).sum();
+    let batches: Vec<&Batch> = group.iter().map(|p| &p.batch).collect();
+    let rendered = render(&batches);
     // Tried once: after a write conflict (another hub wrote to the log at
     // the same time) the batches go on alone, each retried as any batch is,
     // so that a large group is not repeated whole while a job's lease runs.
-    match Batch::attempt(db, &sql, &vars, count).await {
-        Ok(all) => {
-            let mut values = all.values.into_iter();
-            group
-                .iter()
-                .map(|p| {
-                    values.next(); // the batch's `LET $tenant`
-                    let values = values.by_ref().take(p.batch.statements.len()).collect();
-                    Ok(Results { values })
-                })
-                .collect()
-        }
+    match Batch::attempt(db, &rendered).await {
+        Ok(all) => all.into_iter().map(Ok).collect(),
         Err(e) => {
             tracing::debug!(error = %e, batches = group.len(), "group commit failed; running its batches one by one");
             let mut results = Vec::with_capacity(group.len());
@@ -174,6 +148,86 @@ async fn run_group(db: &Surreal<Any>, group: &[Pending]) -> Vec<StoreResult<Resu
             results
         }
     }
+}
+
+/// One transaction's text and variables, and where each batch's results are.
+struct Rendered {
+    sql: String,
+    vars: BTreeMap<String, Value>,
+    /// Each batch's statements, counted without `BEGIN`.
+    ranges: Vec<std::ops::Range<usize>>,
+    statements: usize,
+}
+
+impl Rendered {
+    fn push(&mut self, statement: &str) {
+        self.sql.push_str(statement);
+        self.sql.push_str(";\n");
+        self.statements += 1;
+    }
+}
+
+/// `batches` as one transaction. Each batch's statements name their tenant
+/// `$tenant`, set before it. When events are appended, the log's counter
+/// and each tenant's chain head are read once at the start into `$seq` and
+/// `$chain_<n>`, moved on by each event, and written once at the end, so
+/// that a transaction of many events updates each record once.
+fn render(batches: &[&Batch]) -> Rendered {
+    let mut r = Rendered {
+        sql: String::from("BEGIN TRANSACTION;\n"),
+        vars: BTreeMap::new(),
+        ranges: Vec::with_capacity(batches.len()),
+        statements: 0,
+    };
+    let mut tenants: Vec<(TenantId, usize)> = Vec::new(); // with their events
+    for b in batches.iter().filter(|b| b.events > 0) {
+        match tenants.iter_mut().find(|(t, _)| *t == b.tenant) {
+            Some((_, n)) => *n += b.events,
+            None => tenants.push((b.tenant, b.events)),
+        }
+    }
+    if !tenants.is_empty() {
+        r.push("LET $seq = (SELECT VALUE n FROM counter:events)[0] ?? 0");
+        for (i, (t, _)) in tenants.iter().enumerate() {
+            r.vars.insert(
+                format!("head_{i}"),
+                rid("audit_chain", [uuid_value(t.uuid())]).into_value(),
+            );
+            r.push(&format!(
+                "LET $chain_{i} = (SELECT VALUE head FROM $head_{i})[0] ?? ''"
+            ));
+        }
+    }
+    for b in batches {
+        let tenant = format!("b{}_tenant", b.serial);
+        r.push(&format!("LET $tenant = ${tenant}"));
+        for (name, value) in &b.vars {
+            let name = if name == "tenant" { &tenant } else { name };
+            r.vars.insert(name.clone(), value.clone());
+        }
+        let chain = tenants.iter().position(|(t, _)| *t == b.tenant);
+        if let Some(i) = chain.filter(|_| b.events > 0) {
+            r.push(&format!("LET $chain = $chain_{i}"));
+        }
+        let start = r.statements;
+        for s in &b.statements {
+            r.push(s);
+        }
+        r.ranges.push(start..r.statements);
+        if let Some(i) = chain.filter(|_| b.events > 0) {
+            r.push(&format!("LET $chain_{i} = $chain"));
+        }
+    }
+    if !tenants.is_empty() {
+        r.push("UPSERT counter:events SET n = $seq RETURN NONE");
+        for (i, (_, events)) in tenants.iter().enumerate() {
+            r.push(&format!(
+                "UPSERT $head_{i} SET count += {events}, head = $chain_{i} RETURN NONE"
+            ));
+        }
+    }
+    r.sql.push_str("COMMIT TRANSACTION;");
+    r
 }
 
 impl Batch {
@@ -227,13 +281,13 @@ impl Batch {
         let data = self.bind(event.data.clone());
         let at = self.bind(at);
         let digest = self.bind(digest);
-        let head = self.bind(rid("audit_chain", [uuid_value(self.tenant.uuid())]));
-        self.push("LET $seq = (UPSERT counter:events SET n += 1 RETURN VALUE n)[0]");
+        // `$seq` and `$chain` are read before the transaction's batches and
+        // written back after them (see [`render`]): one write of the counter
+        // and of each chain head per transaction, not per event.
+        self.push("LET $seq = $seq + 1");
         // The same link as `audit::link`: sha256 of the previous value's hex
         // followed by this digest's.
-        self.push(format!(
-            "LET $chain = (UPSERT {head} SET count += 1, head = crypto::sha256((head ?? '') + {digest}) RETURN VALUE head)[0]"
-        ));
+        self.push(format!("LET $chain = crypto::sha256($chain + {digest})"));
         self.push(format!(
             "CREATE {id} CONTENT {{ seq: $seq, tenant: $tenant, kind: {kind}, actor: {actor}, target: {target}, data: {data}, at: {at}, rank: {rank}, digest: {digest}, chain: $chain }} RETURN NONE"
         ));
@@ -265,40 +319,36 @@ impl Batch {
 
     /// This batch in a transaction of its own.
     async fn run_alone(&self, db: &Surreal<Any>) -> StoreResult<Results> {
-        let count = self.statements.len();
-        let mut sql = String::from("BEGIN TRANSACTION;\n");
-        for s in &self.statements {
-            sql.push_str(s);
-            sql.push_str(";\n");
-        }
-        sql.push_str("COMMIT TRANSACTION;");
-        retry_conflicts(|| Self::attempt(db, &sql, &self.vars, count)).await
+        let rendered = render(&[self]);
+        let mut all = retry_conflicts(|| Self::attempt(db, &rendered)).await?;
+        Ok(all.pop().unwrap_or(Results { values: Vec::new() }))
     }
 
-    async fn attempt(
-        db: &Surreal<Any>,
-        sql: &str,
-        vars: &BTreeMap<String, Value>,
-        count: usize,
-    ) -> StoreResult<Results> {
-        let mut response = db.query(sql).bind(vars.clone()).await?;
+    /// Runs a rendered transaction once; each batch's results.
+    async fn attempt(db: &Surreal<Any>, r: &Rendered) -> StoreResult<Vec<Results>> {
+        let mut response = db.query(r.sql.as_str()).bind(r.vars.clone()).await?;
         if let Some(e) = failure(response.take_errors()) {
             return Err(e);
         }
         // BEGIN and COMMIT have result slots of their own: statement i is at i + 1.
         // (A `RETURN` would end the block early, so batches never use one.)
-        if response.num_statements() != count + 2 {
+        if response.num_statements() != r.statements + 2 {
             return Err(StoreError::Corrupt(format!(
-                "expected {} results from a batch of {count} statements, got {}",
-                count + 2,
+                "expected {} results from a transaction of {} statements, got {}",
+                r.statements + 2,
+                r.statements,
                 response.num_statements()
             )));
         }
-        let mut values = Vec::with_capacity(count);
-        for i in 0..count {
-            values.push(response.take::<Value>(i + 1)?);
+        let mut results = Vec::with_capacity(r.ranges.len());
+        for range in &r.ranges {
+            let mut values = Vec::with_capacity(range.len());
+            for i in range.clone() {
+                values.push(response.take::<Value>(i + 1)?);
+            }
+            results.push(Results { values });
         }
-        Ok(Results { values })
+        Ok(results)
     }
 }
 
@@ -525,5 +575,23 @@ mod tests {
                 .unwrap();
             assert_eq!(n, Some(received));
         }
+        // The log's counter moved once per event, in one sequence without
+        // gaps or repeats, though it was written once per transaction.
+        let seqs: Vec<i64> = store
+            .db()
+            .query("SELECT VALUE seq FROM event ORDER BY seq")
+            .await
+            .unwrap()
+            .take(0)
+            .unwrap();
+        let counter: Vec<i64> = store
+            .db()
+            .query("SELECT VALUE n FROM counter:events")
+            .await
+            .unwrap()
+            .take(0)
+            .unwrap();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+        assert_eq!(counter, [seqs.len() as i64]);
     }
 }
