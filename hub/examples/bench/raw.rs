@@ -216,7 +216,13 @@ pub async fn store_messages(
             "delivered",
         )
     };
-    let mut sql = String::from("BEGIN TRANSACTION;\n");
+    // The log's counter and chain head are read once and written once per
+    // transaction, as the hub writes them.
+    let mut sql = String::from(
+        "BEGIN TRANSACTION;
+         LET $seq = (SELECT VALUE n FROM counter:events)[0] ?? 0;
+         LET $chain = (SELECT VALUE head FROM $head)[0] ?? '';\n",
+    );
     let mut vars: std::collections::BTreeMap<String, Value> = [
         ("t", uuid(t)),
         ("lt", uuid(log_tenant)),
@@ -241,9 +247,9 @@ pub async fn store_messages(
         let statements = format!(
             "CREATE $mid_K CONTENT {{ tenant: $t, chat: $c_K, text: $text_K, sender: $sender, direction: $direction, transport: 'sms', attachments: [], created_at: $at, status: $status, read_at: NONE, provider_message_id: NONE, rank: $rank_K }} RETURN NONE;
              {job}
-             UPDATE $chat_K SET last_message_at = $at, sort_at = $at, rank = $crank_K, last_message_preview = $text_K, last_transport = 'sms', unread_count += $unread RETURN NONE;
-             LET $seq = (UPSERT counter:events SET n += 1 RETURN VALUE n)[0];
-             LET $chain = (UPSERT $head SET count += 1, head = crypto::sha256((head ?? '') + $digest_K) RETURN VALUE head)[0];
+             IF (UPDATE $chat_K SET last_message_at = $at, sort_at = $at, rank = $crank_K, last_message_preview = $text_K, last_transport = 'sms', unread_count += $unread WHERE client_deleted = false RETURN VALUE id) = [] {{ THROW 'NOT_FOUND:chat' }};
+             LET $seq = $seq + 1;
+             LET $chain = crypto::sha256($chain + $digest_K);
              CREATE $eid_K CONTENT {{ seq: $seq, tenant: $lt, kind: 'message.received', actor: 'system', target: 'message', data: {{}}, at: $at, rank: $erank_K, digest: $digest_K, chain: $chain }} RETURN NONE;\n"
         );
         sql.push_str(&statements.replace("_K", &format!("_{k}")));
@@ -278,7 +284,12 @@ pub async fn store_messages(
             vars.insert(format!("{name}_{k}"), value);
         }
     }
-    sql.push_str("COMMIT TRANSACTION;");
+    sql.push_str(&format!(
+        "UPSERT counter:events SET n = $seq RETURN NONE;
+         UPSERT $head SET count += {}, head = $chain RETURN NONE;
+         COMMIT TRANSACTION;",
+        messages.len()
+    ));
     // Writers that bump the log's counter take turns, as the hub's do: at
     // once they would only conflict and start over.
     static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -261,15 +261,19 @@ impl TenantStore {
     }
 
     /// Moves the chat's summary to `m`, its newest message, with `unread`
-    /// more unread messages.
+    /// more unread messages; fails the batch with `NOT_FOUND:chat` when the
+    /// chat is missing or its client deleted.
     pub(super) fn push_chat_summary(&self, b: &mut super::Batch, m: &Message, unread: i64) {
         let at = b.bind(m.created_at());
         let transport = b.bind(m.transport().as_str());
         let chat_id = b.bind(self.chat_rid(m.chat()));
         let preview = b.bind(preview(m.text()));
         let chat_rank = b.bind(chat_rank(m.created_at(), m.chat().uuid()));
+        // The update is also the check that the chat is there and its
+        // client not deleted: one statement where a check and an update
+        // were two.
         b.push(format!(
-            "UPDATE {chat_id} SET last_message_at = {at}, sort_at = {at}, rank = {chat_rank}, last_message_preview = {preview}, last_transport = {transport}, unread_count += {unread} RETURN NONE"
+            "IF (UPDATE {chat_id} SET last_message_at = {at}, sort_at = {at}, rank = {chat_rank}, last_message_preview = {preview}, last_transport = {transport}, unread_count += {unread} WHERE client_deleted = false RETURN VALUE id) = [] {{ THROW 'NOT_FOUND:chat' }}"
         ));
     }
 
@@ -279,10 +283,6 @@ impl TenantStore {
     pub async fn queue_message(&self, out: Outgoing<'_>, actor: &Actor) -> StoreResult<()> {
         let m = out.message;
         let mut b = self.batch();
-        let chat_rid = b.bind(self.chat_rid(m.chat()));
-        b.push(format!(
-            "IF (SELECT VALUE id FROM {chat_rid} WHERE client_deleted = false) = [] {{ THROW 'NOT_FOUND:chat' }}"
-        ));
         if let Some(key) = out.idempotency_key {
             let idem = b.bind(self.idempotency_rid(key));
             let chat = b.bind(m.chat().uuid());
@@ -359,12 +359,7 @@ impl TenantStore {
             }
         };
         let m = message_for(chat_id)?;
-        if existing.is_some() {
-            let chat_rid = b.bind(self.chat_rid(chat_id));
-            b.push(format!(
-                "IF (SELECT VALUE id FROM {chat_rid} WHERE client_deleted = false) = [] {{ THROW 'NOT_FOUND:chat' }}"
-            ));
-        }
+        // Checks that the chat (unless new) is not a deleted client's.
         self.push_message(&mut b, &m);
         self.push_member(
             &mut b,
