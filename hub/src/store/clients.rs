@@ -411,21 +411,30 @@ impl TenantStore {
     /// "Contact type determines how messages are sent": looks a client up by
     /// one of their contacts. Deleted clients are not found.
     pub async fn client_by_contact(&self, value: &ContactValue) -> StoreResult<Option<ClientView>> {
-        let ids: Vec<Uuid> = self
+        // One round trip: every inbound message and every lookup by phone
+        // or e-mail comes through here.
+        let mut response = self
             .db()
-            .query("SELECT VALUE client FROM contact WHERE tenant = $tenant AND kind = $kind AND value = $value LIMIT 1")
+            .query(
+                "LET $client = (SELECT VALUE client FROM contact WHERE tenant = $tenant AND kind = $kind AND value = $value LIMIT 1)[0];
+                 SELECT * FROM type::record('client', [$tenant, $client]);
+                 SELECT * FROM contact WHERE tenant = $tenant AND client = $client ORDER BY created_at",
+            )
             .bind(("tenant", self.tenant.uuid()))
             .bind(("kind", value.kind().as_str()))
             .bind(("value", value.as_str().to_owned()))
-            .await?
-            .take(0)?;
-        match ids.first() {
-            None => Ok(None),
-            Some(id) => {
-                let view = self.client(ClientId::from_uuid(*id)).await?;
-                Ok((!view.client.is_deleted()).then_some(view))
-            }
-        }
+            .await?;
+        let rows: Vec<ClientRow> = response.take(1)?;
+        let contacts: Vec<ContactRow> = response.take(2)?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let client = row.into_domain(self)?;
+        let contacts = contacts
+            .into_iter()
+            .map(|r| r.into_domain().map(|(_, c)| c))
+            .collect::<StoreResult<_>>()?;
+        Ok((!client.is_deleted()).then_some(ClientView { client, contacts }))
     }
 
     /// A page of live clients in name order, after `after`.
