@@ -89,14 +89,26 @@ pub async fn client_by_contact(
     Ok(())
 }
 
-/// Name search with the hub's index and order, then the matches' contacts.
+/// Name search with the hub's indexes and order, then the matches' contacts.
 pub async fn search_clients(db: &Db, t: Uuid, text: String) -> anyhow::Result<usize> {
-    let rows: Vec<IdRow> = db
-        .query("SELECT *, search::score(1) AS score FROM client WHERE name_key @1@ $q AND tenant = $t AND live = true ORDER BY score DESC, name_key LIMIT 20")
+    // Names starting with the text from the name-ordered index first, full-text
+    // search only when those do not fill the page, as the hub searches.
+    let q = text.to_lowercase();
+    let mut rows: Vec<IdRow> = db
+        .query("SELECT * FROM client WHERE tenant = $t AND live = true AND list_key > $q AND list_key < $hi ORDER BY list_key LIMIT 21")
         .bind(("t", t))
-        .bind(("q", text.to_lowercase()))
+        .bind(("q", q.clone()))
+        .bind(("hi", format!("{q}\u{10FFFF}")))
         .await?
         .take(0)?;
+    if rows.len() < 21 {
+        rows = db
+            .query("SELECT *, search::score(1) AS score FROM client WHERE name_key @1@ $q AND tenant = $t AND live = true ORDER BY score DESC, name_key LIMIT 21")
+            .bind(("t", t))
+            .bind(("q", q))
+            .await?
+            .take(0)?;
+    }
     let ids = rows
         .iter()
         .map(|r| part(&r.id, 1))

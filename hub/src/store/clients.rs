@@ -472,14 +472,7 @@ impl TenantStore {
                 .take(0)?;
             ids.extend(found);
         }
-        let rows: Vec<ClientRow> = self
-            .db()
-            .query("SELECT *, search::score(1) AS score FROM client WHERE name_key @1@ $text AND tenant = $tenant AND live = true ORDER BY score DESC, name_key LIMIT $limit")
-            .bind(("tenant", self.tenant.uuid()))
-            .bind(("text", text.to_lowercase()))
-            .bind(("limit", (offset + limit) as i64))
-            .await?
-            .take(0)?;
+        let rows = self.clients_named(text, offset + limit).await?;
         let mut by_contact = Vec::new();
         for id in ids {
             let view = self.client(ClientId::from_uuid(id)).await?;
@@ -494,6 +487,47 @@ impl TenantStore {
             }
         }
         Ok(all.into_iter().skip(offset).take(limit).collect())
+    }
+
+    /// The first `n` live clients matching `text` by name: those whose name
+    /// starts with it in name order, then those whose name has its words
+    /// anywhere, best first. The first part is a range of the name-ordered
+    /// list's index, a page's read however many clients share the name;
+    /// full-text search, which scores every match, runs only when that
+    /// range does not fill the page.
+    async fn clients_named(&self, text: &str, n: usize) -> StoreResult<Vec<ClientRow>> {
+        let text = text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
+        let mut rows: Vec<ClientRow> = Page::new(self.tenant, "client", "list_key")
+            .when("live = true")
+            .after(Some(text.clone()))
+            .before(format!("{text}\u{10FFFF}"))
+            .fetch(self.db(), n)
+            .await?;
+        if rows.len() >= n {
+            return Ok(rows);
+        }
+        let prefixed = rows.len();
+        let scored: Vec<ClientRow> = self
+            .db()
+            .query("SELECT *, search::score(1) AS score FROM client WHERE name_key @1@ $text AND tenant = $tenant AND live = true ORDER BY score DESC, name_key LIMIT $limit")
+            .bind(("tenant", self.tenant.uuid()))
+            .bind(("text", text))
+            .bind(("limit", (n + prefixed) as i64))
+            .await?
+            .take(0)?;
+        for row in scored {
+            if rows.len() == n {
+                break;
+            }
+            if !rows[..prefixed].iter().any(|r| r.id == row.id) {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
     }
 
     async fn with_contacts(&self, rows: Vec<ClientRow>) -> StoreResult<Vec<ClientView>> {
@@ -534,5 +568,56 @@ impl TenantStore {
                 client,
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use crate::domain::client::Client;
+    use crate::domain::events::Actor;
+    use crate::domain::tenant::Tenant;
+    use crate::store::schema_tests::store;
+
+    #[tokio::test]
+    async fn names_that_start_with_the_search_come_first_then_word_matches_paged_alike() {
+        let (_d, store) = store().await;
+        let t = Tenant::new("Acme", "acme", Utc::now()).unwrap();
+        store.create_tenant(&t).await.unwrap();
+        let ts = store.tenant(t.id);
+        for (first, last) in [
+            ("Grace", "Ada Hopper"),
+            ("Adam", "Smith"),
+            ("Ada", "Lovelace"),
+            ("Bob", "Jones"),
+        ] {
+            let mut c = Client::new(t.id, first, Utc::now()).unwrap();
+            c.set_last_name(Some(last), Utc::now()).unwrap();
+            ts.create_client(&c, &[], &Actor::System).await.unwrap();
+        }
+        let names = |offset, limit| {
+            let ts = ts.clone();
+            async move {
+                ts.search_clients("  ADA ", &[], offset, limit)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.client.display_name())
+                    .collect::<Vec<_>>()
+            }
+        };
+        // Names starting with it in name order, then the word match.
+        assert_eq!(
+            names(0, 10).await,
+            ["Ada Lovelace", "Adam Smith", "Grace Ada Hopper"]
+        );
+        // A page the prefix range fills alone, and the next, in the same order.
+        assert_eq!(names(0, 1).await, ["Ada Lovelace"]);
+        assert_eq!(names(1, 2).await, ["Adam Smith", "Grace Ada Hopper"]);
+        // Words in another order are found by full-text search alone.
+        let found = ts.search_clients("lovelace ad", &[], 0, 10).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].client.display_name(), "Ada Lovelace");
     }
 }
