@@ -179,7 +179,10 @@ async fn run(o: Options) -> anyhow::Result<()> {
         eprintln!("reusing the database seeded in {}", data.display());
         None
     } else if o.as_loaded && interrupted == Some(sizes) && db_dir.exists() {
-        eprintln!("measuring the interrupted seed in {} as loaded", data.display());
+        eprintln!(
+            "measuring the interrupted seed in {} as loaded",
+            data.display()
+        );
         None
     } else {
         if db_dir.exists() && interrupted != Some(sizes) {
