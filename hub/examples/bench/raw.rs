@@ -50,6 +50,13 @@ struct IdRow {
 
 #[derive(SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
+struct NamedRow {
+    id: RecordId,
+    name_key: String,
+}
+
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
 struct ChatRow {
     client: Uuid,
 }
@@ -94,13 +101,13 @@ pub async fn search_clients(db: &Db, t: Uuid, text: String) -> anyhow::Result<us
     // Names starting with the text from the name-ordered index first, full-text
     // search only when those do not fill the page, as the hub searches.
     let q = text.to_lowercase();
-    let mut rows: Vec<IdRow> = db
-        .query("SELECT * FROM client WHERE tenant = $t AND live = true AND list_key > $q AND list_key < $hi ORDER BY list_key LIMIT 21")
+    let mut rows: Vec<NamedRow> = db
+        .query("SELECT * FROM client WHERE tenant = $t AND live = true AND list_key > $q ORDER BY list_key LIMIT 21")
         .bind(("t", t))
         .bind(("q", q.clone()))
-        .bind(("hi", format!("{q}\u{10FFFF}")))
         .await?
         .take(0)?;
+    rows.retain(|r| r.name_key.starts_with(&q));
     if rows.len() < 21 {
         rows = db
             .query("SELECT *, search::score(1) AS score FROM client WHERE name_key @1@ $q AND tenant = $t AND live = true ORDER BY score DESC, name_key LIMIT 21")

@@ -501,16 +501,22 @@ impl TenantStore {
             .collect::<Vec<_>>()
             .join(" ")
             .to_lowercase();
+        // The next `n` names from the text on; those that start with it
+        // lead. (An upper bound in the query would not bound the index
+        // scan: SurrealDB 3.3 filters it row by row after the range start.)
         let mut rows: Vec<ClientRow> = Page::new(self.tenant, "client", "list_key")
             .when("live = true")
             .after(Some(text.clone()))
-            .before(format!("{text}\u{10FFFF}"))
             .fetch(self.db(), n)
             .await?;
+        let prefixed = rows
+            .iter()
+            .take_while(|r| r.name_key.starts_with(&text))
+            .count();
+        rows.truncate(prefixed);
         if rows.len() >= n {
             return Ok(rows);
         }
-        let prefixed = rows.len();
         let scored: Vec<ClientRow> = self
             .db()
             .query("SELECT *, search::score(1) AS score FROM client WHERE name_key @1@ $text AND tenant = $tenant AND live = true ORDER BY score DESC, name_key LIMIT $limit")

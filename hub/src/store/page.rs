@@ -53,13 +53,6 @@ impl Page {
         self
     }
 
-    /// Stops before the row whose key is `key`.
-    pub fn before(mut self, key: String) -> Self {
-        self.conditions.push(format!("{} < $before", self.key));
-        self.vars.insert("before".to_owned(), key.into_value());
-        self
-    }
-
     pub async fn fetch<T: SurrealValue>(
         mut self,
         db: &Surreal<Any>,
