@@ -698,29 +698,20 @@ async fn run(o: Options) -> anyhow::Result<()> {
     anyhow::Ok(())
 }
 
-/// How much of `sizes` an interrupted seed imported, asked of the hub:
-/// clients are imported in order, whole batches at a time, so they are a
-/// prefix, found by bisection on their phone numbers.
+/// How much of `sizes` an interrupted seed imported, asked of the hub
+/// (see `seed::prefix_len`).
 async fn loaded_prefix(api: &Api, sizes: Sizes) -> anyhow::Result<Sizes> {
-    let exists = |i: usize| async move {
+    let clients = seed::prefix_len(sizes.clients, |i| async move {
         let d = api
             .gql(LOOKUP, json!({ "k": "PHONE", "v": seed::phone(i) }))
             .await?;
         anyhow::Ok(!d["clientByContact"].is_null())
-    };
-    let (mut lo, mut hi) = (0, sizes.clients); // clients < lo exist; >= hi do not
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        if exists(mid).await? {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    anyhow::ensure!(lo > 0, "the interrupted seed holds no client yet");
-    let chats = lo.div_ceil(sizes.stride()).min(sizes.chats);
+    })
+    .await?;
+    anyhow::ensure!(clients > 0, "the interrupted seed holds no client yet");
+    let chats = clients.div_ceil(sizes.stride()).min(sizes.chats);
     Ok(Sizes {
-        clients: lo,
+        clients,
         chats,
         messages: chats * sizes.per_chat(),
     })

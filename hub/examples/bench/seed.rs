@@ -414,17 +414,26 @@ pub async fn seed(settings: &DatabaseSettings, sizes: Sizes) -> anyhow::Result<f
 }
 
 /// How many clients an earlier seed imported. Clients are imported in order,
-/// each batch whole or not at all, so they are a prefix of the sequence:
-/// found by bisection on their phone numbers.
+/// each batch whole or not at all, so they are a prefix of the sequence.
 async fn seeded_clients(ts: &hub::store::TenantStore, sizes: Sizes) -> anyhow::Result<usize> {
-    let exists = |i: usize| async move {
+    prefix_len(sizes.clients, |i| async move {
         let phone = ContactValue::parse(ContactKind::Phone, &phone(i), None)?;
         anyhow::Ok(ts.client_by_contact(&phone).await?.is_some())
-    };
-    let (mut lo, mut hi) = (0, sizes.clients); // clients < lo exist; >= hi do not
-    if exists(hi - 1).await? {
-        return Ok(hi);
+    })
+    .await
+}
+
+/// The length of the prefix of `0..n` for which `exists` holds (it holds
+/// for a prefix and for nothing after), by bisection.
+pub async fn prefix_len<F, Fut>(n: usize, exists: F) -> anyhow::Result<usize>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<bool>>,
+{
+    if n == 0 || exists(n - 1).await? {
+        return Ok(n);
     }
+    let (mut lo, mut hi) = (0, n - 1); // below lo it holds; from hi on it does not
     while lo < hi {
         let mid = (lo + hi) / 2;
         if exists(mid).await? {
