@@ -205,8 +205,11 @@ fn render(batches: &[&Batch]) -> Rendered {
             let name = if name == "tenant" { &tenant } else { name };
             r.vars.insert(name.clone(), value.clone());
         }
-        let chain = tenants.iter().position(|(t, _)| *t == b.tenant);
-        if let Some(i) = chain.filter(|_| b.events > 0) {
+        // The batch's tenant's chain, when it appends events.
+        let chain = (b.events > 0)
+            .then(|| tenants.iter().position(|(t, _)| *t == b.tenant))
+            .flatten();
+        if let Some(i) = chain {
             r.push(&format!("LET $chain = $chain_{i}"));
         }
         let start = r.statements;
@@ -214,7 +217,7 @@ fn render(batches: &[&Batch]) -> Rendered {
             r.push(s);
         }
         r.ranges.push(start..r.statements);
-        if let Some(i) = chain.filter(|_| b.events > 0) {
+        if let Some(i) = chain {
             r.push(&format!("LET $chain_{i} = $chain"));
         }
     }

@@ -240,18 +240,28 @@ impl TenantStore {
             .bind(("tenant", self.tenant.uuid()))
             .bind(("uuid", id.uuid()))
             .await?;
-        let rows: Vec<ClientRow> = response.take(0)?;
-        let contacts: Vec<ContactRow> = response.take(1)?;
-        let client = rows
-            .into_iter()
-            .next()
-            .ok_or(StoreError::NotFound { what: "client" })?
-            .into_domain(self)?;
+        self.view_of(&mut response, 0)?
+            .ok_or(StoreError::NotFound { what: "client" })
+    }
+
+    /// The client at statement `at` of `response` and its contacts at the
+    /// next statement, if the client is there.
+    fn view_of(
+        &self,
+        response: &mut surrealdb::IndexedResults,
+        at: usize,
+    ) -> StoreResult<Option<ClientView>> {
+        let rows: Vec<ClientRow> = response.take(at)?;
+        let contacts: Vec<ContactRow> = response.take(at + 1)?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let client = row.into_domain(self)?;
         let contacts = contacts
             .into_iter()
             .map(|r| r.into_domain().map(|(_, c)| c))
             .collect::<StoreResult<_>>()?;
-        Ok(ClientView { client, contacts })
+        Ok(Some(ClientView { client, contacts }))
     }
 
     /// Saves the client's profile fields; `changes` names what changed, for the audit log.
@@ -424,17 +434,9 @@ impl TenantStore {
             .bind(("kind", value.kind().as_str()))
             .bind(("value", value.as_str().to_owned()))
             .await?;
-        let rows: Vec<ClientRow> = response.take(1)?;
-        let contacts: Vec<ContactRow> = response.take(2)?;
-        let Some(row) = rows.into_iter().next() else {
-            return Ok(None);
-        };
-        let client = row.into_domain(self)?;
-        let contacts = contacts
-            .into_iter()
-            .map(|r| r.into_domain().map(|(_, c)| c))
-            .collect::<StoreResult<_>>()?;
-        Ok((!client.is_deleted()).then_some(ClientView { client, contacts }))
+        Ok(self
+            .view_of(&mut response, 1)?
+            .filter(|v| !v.client.is_deleted()))
     }
 
     /// A page of live clients in name order, after `after`.
@@ -583,22 +585,20 @@ mod tests {
 
     use crate::domain::client::Client;
     use crate::domain::events::Actor;
-    use crate::domain::tenant::Tenant;
-    use crate::store::schema_tests::store;
+    use crate::store::schema_tests::{store, tenant};
 
     #[tokio::test]
     async fn names_that_start_with_the_search_come_first_then_word_matches_paged_alike() {
         let (_d, store) = store().await;
-        let t = Tenant::new("Acme", "acme", Utc::now()).unwrap();
-        store.create_tenant(&t).await.unwrap();
-        let ts = store.tenant(t.id);
+        let tenant = tenant(&store, "acme").await;
+        let ts = store.tenant(tenant);
         for (first, last) in [
             ("Grace", "Ada Hopper"),
             ("Adam", "Smith"),
             ("Ada", "Lovelace"),
             ("Bob", "Jones"),
         ] {
-            let mut c = Client::new(t.id, first, Utc::now()).unwrap();
+            let mut c = Client::new(tenant, first, Utc::now()).unwrap();
             c.set_last_name(Some(last), Utc::now()).unwrap();
             ts.create_client(&c, &[], &Actor::System).await.unwrap();
         }

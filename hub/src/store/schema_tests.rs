@@ -25,7 +25,7 @@ pub(super) async fn store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-async fn tenant(store: &Store, slug: &str) -> TenantId {
+pub(super) async fn tenant(store: &Store, slug: &str) -> TenantId {
     let t = Tenant::new(slug, slug, Utc::now()).unwrap();
     store.create_tenant(&t).await.unwrap();
     t.id
