@@ -522,14 +522,7 @@ async fn telegram_hub(data: &DataDir, fake: &telegram::Telegram, polling: bool) 
 }
 
 async fn post_telegram(hub: &Hub, update: &Value, secret: Option<&str>) -> u16 {
-    let mut req = reqwest::Client::new()
-        .post(format!("{}/webhooks/telegram/default", hub.url))
-        .header("content-type", "application/json")
-        .body(update.to_string());
-    if let Some(s) = secret {
-        req = req.header("x-telegram-bot-api-secret-token", s);
-    }
-    req.send().await.unwrap().status().as_u16()
+    telegram::post_update(&hub.url, update, secret).await
 }
 
 #[tokio::test]

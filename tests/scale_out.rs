@@ -318,3 +318,56 @@ async fn a_sign_in_lock_holds_on_every_hub() {
     assert_eq!(code(&b, ADMIN_PASSWORD).await, "RATE_LIMITED");
     assert_eq!(code(&a, ADMIN_PASSWORD).await, "RATE_LIMITED");
 }
+
+#[tokio::test]
+async fn plugin_settings_saved_through_one_hub_apply_on_the_other() {
+    let server = Surreal::start();
+    let fake = Telegram::start().await;
+    let (data_a, data_b) = (DataDir::new(), DataDir::new());
+    let a = hub(&server, &data_a, &fake.hub_env());
+    let b = hub(&server, &data_b, &fake.hub_env());
+    let token = admin(&a).await;
+    let configure = async |secret: &str| {
+        a.configure_plugin(
+            &token,
+            "telegram",
+            &[
+                ("bot_token", telegram::BOT_TOKEN),
+                ("webhook_secret", secret),
+            ],
+            &["TELEGRAM"],
+        )
+        .await;
+    };
+    configure("first-secret-0123456789").await;
+    // Both hubs take webhooks with the secret, and so know it.
+    let update = |n: i64| telegram::text_update(910_000 + n, 4343, n, &format!("update {n}"));
+    for (n, h) in [(1, &a), (2, &b)] {
+        let status =
+            telegram::post_update(&h.url, &update(n), Some("first-secret-0123456789")).await;
+        assert_eq!(status, 200, "hub {n}");
+    }
+
+    configure("second-secret-0123456789").await;
+    // The hub it was saved through applies it at once …
+    assert_eq!(
+        telegram::post_update(&a.url, &update(3), Some("second-secret-0123456789")).await,
+        200
+    );
+    // … the other once it reads the change from the log (every 50 ms), long
+    // before what it knows would be read again anyway (30 s).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut n = 4;
+    while telegram::post_update(&b.url, &update(n), Some("second-secret-0123456789")).await != 200 {
+        assert!(Instant::now() < deadline, "hub B kept the old secret");
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for h in [&a, &b] {
+        assert_eq!(
+            telegram::post_update(&h.url, &update(100), Some("first-secret-0123456789")).await,
+            401,
+            "the old secret is refused"
+        );
+    }
+}

@@ -254,6 +254,14 @@ async fn serve(mut config: Config, demo: bool) -> Result<()> {
     hub::delivery::webhooks::spawn_worker(store.clone(), std::time::Duration::from_millis(500));
     let plugins = load_plugins(&config).await?;
     let transports = hub::delivery::transports::Transports::new(plugins, store.clone());
+    bus.observe({
+        let transports = transports.clone();
+        move |event| {
+            if event.kind == hub::domain::events::EventKind::PluginConfigured.as_str() {
+                transports.forget(event.tenant);
+            }
+        }
+    });
     let outbox = hub::delivery::outbox::OutboxSignal::default();
     hub::delivery::outbox::OutboxWorker::new(
         store.clone(),

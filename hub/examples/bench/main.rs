@@ -21,6 +21,7 @@ mod seed;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -495,6 +496,27 @@ async fn run(o: Options) -> anyhow::Result<()> {
             "sustained inbound messages",
             Some(Target::AtLeastPerSec(2000.0)),
         );
+        // An inbox is open meanwhile, as in any working hour: every message
+        // is loaded for it and sent to it.
+        let mut ws = hubproc::subscribe(
+            &api.ws_url(),
+            api.token(),
+            "subscription { messageAdded { message { text } } }",
+            json!({}),
+        )
+        .await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let frames = Arc::new(AtomicUsize::new(0));
+        let inbox = tokio::spawn({
+            let frames = frames.clone();
+            async move {
+                while let Some(Ok(m)) = ws.next().await {
+                    if matches!(&m, WsMessage::Text(t) if t.contains("bench flow")) {
+                        frames.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
         let (api2, chats2) = (api.clone(), chats.clone());
         let figures = sustained(o.inbound, 4 * c, move |i| {
             let api = api2.clone();
@@ -508,8 +530,19 @@ async fn run(o: Options) -> anyhow::Result<()> {
             }
         })
         .await?;
+        // What was stored reaches the open inbox (or the count says not).
+        let stored = figures.n;
+        wait_until(Duration::from_secs(30), || {
+            inbox.is_finished() || frames.load(Ordering::Relaxed) >= stored
+        })
+        .await;
+        inbox.abort();
         row.hub = Some(figures);
-        row.note = format!("{} webhooks in flight; latency of each webhook", 4 * c);
+        row.note = format!(
+            "{} webhooks in flight; an inbox open got {} of {stored}; latency of each webhook",
+            4 * c,
+            frames.load(Ordering::Relaxed)
+        );
         keep(&mut rows, row);
     }
     let rss_writes = hub.rss_mib();

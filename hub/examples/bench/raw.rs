@@ -316,8 +316,9 @@ pub async fn store_messages(
     Ok(())
 }
 
-/// An inbound message as the hub takes one: the sender's contact, its
-/// client's chat, then the write.
+/// An inbound message as the hub takes one: in one round trip whether it
+/// was seen, the sender's client and contacts and the client's chat; then
+/// the write.
 pub async fn receive(
     db: &Db,
     t: Uuid,
@@ -325,25 +326,27 @@ pub async fn receive(
     phone: String,
     text: String,
 ) -> anyhow::Result<()> {
-    let ids: Vec<Uuid> = db
-        .query("SELECT VALUE client FROM contact WHERE tenant = $t AND kind = 'phone' AND value = $v LIMIT 1")
+    let mut r = db
+        .query(
+            "SELECT chat, message FROM $ref;
+             LET $c = (SELECT VALUE client FROM contact WHERE tenant = $t AND kind = 'phone' AND value = $v LIMIT 1)[0];
+             SELECT * FROM type::record('client', [$t, $c]);
+             SELECT * FROM contact WHERE tenant = $t AND client = $c ORDER BY created_at;
+             SELECT id FROM chat WHERE tenant = $t AND client = $c LIMIT 1",
+        )
+        .bind(("ref", rid("inbound_ref", &[uuid(t), Value::String("raw".into()), Value::String(text.clone())])))
         .bind(("t", t))
         .bind(("v", phone.clone()))
-        .await?
-        .take(0)?;
-    let client = *ids
-        .first()
-        .ok_or_else(|| anyhow::anyhow!("no client with {phone}"))?;
-    let chats: Vec<IdRow> = db
-        .query("SELECT * FROM chat WHERE tenant = $t AND client = $c LIMIT 1")
-        .bind(("t", t))
-        .bind(("c", client))
-        .await?
-        .take(0)?;
+        .await?;
+    let _: Value = r.take(0)?;
+    let client: Vec<IdRow> = r.take(2)?;
+    anyhow::ensure!(client.len() == 1, "no client with {phone}");
+    let _: Value = r.take(3)?;
+    let chats: Vec<IdRow> = r.take(4)?;
     let chat = part(
         &chats
             .first()
-            .ok_or_else(|| anyhow::anyhow!("client {client} has no chat"))?
+            .ok_or_else(|| anyhow::anyhow!("the client with {phone} has no chat"))?
             .id,
         1,
     )?;

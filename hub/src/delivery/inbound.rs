@@ -208,9 +208,6 @@ async fn receive(
     mut m: InboundMessage,
     intake: &Intake,
 ) -> Result<Inbound, InboundError> {
-    if let Some((chat, message)) = store.inbound_seen(source, &m.provider_message_id).await? {
-        return Ok(Inbound::Duplicate { chat, message });
-    }
     let transport = transport_of(m.channel);
     let value = ContactValue::parse(
         ContactKind::for_transport(transport),
@@ -223,9 +220,15 @@ async fn receive(
             m.provider_message_id, m.sender.address, e.message
         ))
     })?;
+    let found = store
+        .inbound_lookup(source, &m.provider_message_id, &value)
+        .await?;
+    if let Some((chat, message)) = found.seen {
+        return Ok(Inbound::Duplicate { chat, message });
+    }
     let actor = Actor::Provider(source.to_owned());
-    let (client, contact) = match store.client_by_contact(&value).await? {
-        Some(view) => (view.client.id(), contact_id(&view, &value)?),
+    let (client, contact, chat) = match found.client {
+        Some(view) => (view.client.id(), contact_id(&view, &value)?, found.chat),
         None => {
             let now = Utc::now();
             let name = m
@@ -248,14 +251,18 @@ async fn receive(
                 .map_err(|e| InboundError::Malformed(e.message))?;
             let created = contact.id;
             match store.create_client(&client, &[contact], &actor).await {
-                Ok(()) => (client.id(), created),
+                Ok(()) => (client.id(), created, None),
                 // The same sender's first messages arrived at once.
                 Err(StoreError::Conflict { .. }) => {
                     let view = store
                         .client_by_contact(&value)
                         .await?
                         .ok_or_else(|| StoreError::Database("contact vanished".into()))?;
-                    (view.client.id(), contact_id(&view, &value)?)
+                    let chat = store
+                        .chat_of_client(view.client.id())
+                        .await?
+                        .map(|c| c.chat.id());
+                    (view.client.id(), contact_id(&view, &value)?, chat)
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -309,7 +316,7 @@ async fn receive(
         .receive_from_provider(
             source,
             &m.provider_message_id,
-            client,
+            (client, chat),
             |chat| {
                 let mut message =
                     Message::new(chat, text.trim_start(), sender, transport, attachments, at)?;

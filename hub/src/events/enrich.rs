@@ -36,13 +36,10 @@ pub async fn enrich(store: &Store, event: LoggedEvent) -> StoreResult<HubEvent> 
     let chat_id: Option<ChatId> = data_id(&event, "chat").or_else(|| id_in(&event.target, "chat"));
     let client_id: Option<ClientId> =
         data_id(&event, "client").or_else(|| id_in(&event.target, "client"));
-    let message = match (message_id, chat_id) {
-        (Some(m), Some(c)) => found(ts.message(c, m).await)?,
-        _ => None,
-    };
-    let chat = match chat_id {
-        Some(c) => found(ts.chat(c).await)?,
-        None => None,
+    let (message, chat) = match (message_id, chat_id) {
+        (Some(m), Some(c)) => ts.message_and_chat(c, m).await?,
+        (None, Some(c)) => (None, found(ts.chat(c).await)?),
+        _ => (None, None),
     };
     let client = match client_id {
         Some(c) if event.kind.starts_with("client.") || event.kind.starts_with("contact.") => {

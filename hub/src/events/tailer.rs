@@ -26,16 +26,18 @@ pub fn spawn_tailer(
                     let full = events.len() == PAGE;
                     for event in events {
                         let seq = event.seq;
-                        let hub_event = match enrich(&store, event.clone()).await {
-                            Ok(h) => h,
-                            Err(e) => {
-                                // Still published, so cursors move on; only the loaded subject is missing.
-                                tracing::error!(seq, error = %e, "cannot load an event's subject");
-                                HubEvent {
-                                    event,
-                                    message: None,
-                                    chat: None,
-                                    client: None,
+                        // Nobody here listens to this tenant: its subject is not
+                        // loaded. The event committed before any later subscriber
+                        // subscribed, so it is not theirs to receive.
+                        let hub_event = if !bus.listened(event.tenant) {
+                            HubEvent::bare(event)
+                        } else {
+                            match enrich(&store, event.clone()).await {
+                                Ok(h) => h,
+                                Err(e) => {
+                                    // Still published, so cursors move on; only the loaded subject is missing.
+                                    tracing::error!(seq, error = %e, "cannot load an event's subject");
+                                    HubEvent::bare(event)
                                 }
                             }
                         };

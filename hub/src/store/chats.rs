@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use surrealdb::types::{RecordId, SurrealValue, Value};
 use uuid::Uuid;
 
+use super::clients::ClientView;
 use super::error::{StoreError, StoreResult};
 use super::page::Page;
 use super::ranks::chat_rank;
@@ -13,9 +14,9 @@ use super::records::{rid, uuid_part, uuid_value};
 use super::{Batch, TenantStore};
 use crate::domain::chat::Chat;
 use crate::domain::events::{Actor, DomainEvent, EventKind};
-use crate::domain::ids::{ChatId, ClientId, UserId};
+use crate::domain::ids::{ChatId, ClientId, MessageId, UserId};
 use crate::domain::member::{Member, Participant};
-use crate::domain::message::Transport;
+use crate::domain::message::{Message, Transport};
 
 /// A chat as the inbox shows it.
 #[derive(Debug, Clone)]
@@ -152,6 +153,62 @@ impl TenantStore {
             .next()
             .ok_or(StoreError::NotFound { what: "chat" })?
             .into_domain(self)
+    }
+
+    /// A live chat and its client with their contacts, in one round trip:
+    /// what sending into the chat needs.
+    pub async fn chat_and_client(&self, id: ChatId) -> StoreResult<(ChatView, ClientView)> {
+        let mut response = self
+            .db()
+            .query(
+                "SELECT * FROM $chat WHERE client_deleted = false;
+                 LET $client = (SELECT VALUE client FROM $chat WHERE client_deleted = false)[0];
+                 SELECT * FROM type::record('client', [$tenant, $client]);
+                 SELECT * FROM contact WHERE tenant = $tenant AND client = $client ORDER BY created_at",
+            )
+            .bind(("chat", self.chat_rid(id)))
+            .bind(("tenant", self.tenant.uuid()))
+            .await?;
+        let chats: Vec<ChatRow> = response.take(0)?;
+        let chat = chats
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound { what: "chat" })?
+            .into_domain(self)?;
+        let client = self
+            .view_of(&mut response, 2)?
+            .ok_or(StoreError::NotFound { what: "client" })?;
+        Ok((chat, client))
+    }
+
+    /// A message and its chat as they are now, in one round trip: what a
+    /// subscriber to a message's event is sent. Either is `None` when gone
+    /// (a deleted client's chat).
+    pub async fn message_and_chat(
+        &self,
+        chat: ChatId,
+        message: MessageId,
+    ) -> StoreResult<(Option<Message>, Option<ChatView>)> {
+        let mut response = self
+            .db()
+            .query("SELECT * FROM $message; SELECT * FROM $chat WHERE client_deleted = false")
+            .bind(("message", self.message_rid(chat, message)))
+            .bind(("chat", self.chat_rid(chat)))
+            .await?;
+        let messages: Vec<super::messages::MessageRow> = response.take(0)?;
+        let chats: Vec<ChatRow> = response.take(1)?;
+        Ok((
+            messages
+                .into_iter()
+                .next()
+                .map(|r| r.into_domain())
+                .transpose()?,
+            chats
+                .into_iter()
+                .next()
+                .map(|r| r.into_domain(self))
+                .transpose()?,
+        ))
     }
 
     pub async fn chat_of_client(&self, client: ClientId) -> StoreResult<Option<ChatView>> {

@@ -246,7 +246,7 @@ impl TenantStore {
 
     /// The client at statement `at` of `response` and its contacts at the
     /// next statement, if the client is there.
-    fn view_of(
+    pub(super) fn view_of(
         &self,
         response: &mut surrealdb::IndexedResults,
         at: usize,
@@ -418,6 +418,12 @@ impl TenantStore {
             .collect()
     }
 
+    /// The client (`$client`) whose contact is `$kind`/`$value`, then the
+    /// client and their contacts: read with [`Self::view_of`].
+    pub(super) const CLIENT_BY_CONTACT: &str = "LET $client = (SELECT VALUE client FROM contact WHERE tenant = $tenant AND kind = $kind AND value = $value LIMIT 1)[0];
+         SELECT * FROM type::record('client', [$tenant, $client]);
+         SELECT * FROM contact WHERE tenant = $tenant AND client = $client ORDER BY created_at";
+
     /// "Contact type determines how messages are sent": looks a client up by
     /// one of their contacts. Deleted clients are not found.
     pub async fn client_by_contact(&self, value: &ContactValue) -> StoreResult<Option<ClientView>> {
@@ -425,11 +431,7 @@ impl TenantStore {
         // or e-mail comes through here.
         let mut response = self
             .db()
-            .query(
-                "LET $client = (SELECT VALUE client FROM contact WHERE tenant = $tenant AND kind = $kind AND value = $value LIMIT 1)[0];
-                 SELECT * FROM type::record('client', [$tenant, $client]);
-                 SELECT * FROM contact WHERE tenant = $tenant AND client = $client ORDER BY created_at",
-            )
+            .query(Self::CLIENT_BY_CONTACT)
             .bind(("tenant", self.tenant.uuid()))
             .bind(("kind", value.kind().as_str()))
             .bind(("value", value.as_str().to_owned()))

@@ -8,13 +8,42 @@ use serde_json::json;
 use surrealdb::types::{RecordId, SurrealValue, Value};
 use uuid::Uuid;
 
+use super::clients::ClientView;
 use super::error::{StoreError, StoreResult};
-use super::records::{rid, uuid_value};
+use super::records::{rid, uuid_part, uuid_value};
 use super::{Store, TenantStore};
-use crate::domain::contact::Consent;
+use crate::domain::contact::{Consent, ContactValue};
 use crate::domain::events::{Actor, DomainEvent, EventKind};
 use crate::domain::ids::{ChatId, ClientId, ContactId, MessageId, TenantId};
 use crate::domain::message::{DeliveryStatus, Message, Transport};
+
+/// A provider's message id's record: the message it stands for.
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct Ref {
+    chat: Uuid,
+    message: Uuid,
+}
+
+impl Ref {
+    fn ids(self) -> (ChatId, MessageId) {
+        (
+            ChatId::from_uuid(self.chat),
+            MessageId::from_uuid(self.message),
+        )
+    }
+}
+
+/// What [`TenantStore::inbound_lookup`] found.
+#[derive(Debug)]
+pub struct InboundLookup {
+    /// Where the message was stored, when the provider sent it before.
+    pub seen: Option<(ChatId, MessageId)>,
+    /// The live client with the sender's contact.
+    pub client: Option<ClientView>,
+    /// That client's chat.
+    pub chat: Option<ChatId>,
+}
 
 /// A claimed outbox job: this process may deliver it until the lease ends.
 #[derive(Debug, Clone, SurrealValue)]
@@ -195,22 +224,13 @@ impl TenantStore {
         plugin: &str,
         provider_message_id: &str,
     ) -> StoreResult<Option<(ChatId, MessageId)>> {
-        #[derive(SurrealValue)]
-        #[surreal(crate = "surrealdb::types")]
-        struct Ref {
-            chat: Uuid,
-            message: Uuid,
-        }
         let refs: Vec<Ref> = self
             .db()
             .query("SELECT chat, message FROM $id")
             .bind(("id", self.ref_rid(table, plugin, provider_message_id)))
             .await?
             .take(0)?;
-        Ok(refs
-            .into_iter()
-            .next()
-            .map(|r| (ChatId::from_uuid(r.chat), MessageId::from_uuid(r.message))))
+        Ok(refs.into_iter().next().map(Ref::ids))
     }
 
     pub(super) fn outbox_rid(&self, message: MessageId) -> RecordId {
@@ -465,6 +485,47 @@ impl TenantStore {
         Ok(rows.into_iter().next().map(|r| (r.transport, r.recipient)))
     }
 
+    /// All an inbound message needs to know before it is stored, in one
+    /// round trip (it is the hub's hottest write path): whether the provider
+    /// sent it before, the live client `sender` belongs to, and their chat.
+    pub async fn inbound_lookup(
+        &self,
+        plugin: &str,
+        provider_message_id: &str,
+        sender: &ContactValue,
+    ) -> StoreResult<InboundLookup> {
+        #[derive(SurrealValue)]
+        #[surreal(crate = "surrealdb::types")]
+        struct ChatRef {
+            id: RecordId,
+        }
+        let mut response = self
+            .db()
+            .query(format!(
+                "SELECT chat, message FROM $ref; {}; SELECT id FROM chat WHERE tenant = $tenant AND client = $client LIMIT 1",
+                Self::CLIENT_BY_CONTACT
+            ))
+            .bind(("ref", self.ref_rid("inbound_ref", plugin, provider_message_id)))
+            .bind(("tenant", self.tenant.uuid()))
+            .bind(("kind", sender.kind().as_str()))
+            .bind(("value", sender.as_str().to_owned()))
+            .await?;
+        let refs: Vec<Ref> = response.take(0)?;
+        let client = self
+            .view_of(&mut response, 2)?
+            .filter(|v| !v.client.is_deleted());
+        let chats: Vec<ChatRef> = response.take(4)?;
+        let chat = match (&client, chats.into_iter().next()) {
+            (Some(_), Some(c)) => Some(ChatId::from_uuid(uuid_part(&c.id, 1)?)),
+            _ => None,
+        };
+        Ok(InboundLookup {
+            seen: refs.into_iter().next().map(Ref::ids),
+            client,
+            chat,
+        })
+    }
+
     /// Where an inbound provider message was stored, if it was.
     pub async fn inbound_seen(
         &self,
@@ -475,7 +536,8 @@ impl TenantStore {
             .await
     }
 
-    /// Stores an inbound provider message once: the chat is created when
+    /// Stores an inbound provider message once, from `client` into `chat`
+    /// (their chat as the caller found it): the chat is created when
     /// needed, the client becomes a member, the unread count rises and
     /// `message.received` is logged, all in one transaction with the
     /// record of the provider's id. A message seen before is a `Duplicate`.
@@ -483,16 +545,16 @@ impl TenantStore {
         &self,
         plugin: &str,
         provider_message_id: &str,
-        client: ClientId,
+        (client, chat): (ClientId, Option<ChatId>),
         message_for: impl FnOnce(ChatId) -> StoreResult<Message>,
         consent: Option<(ContactId, &Consent)>,
         actor: &Actor,
     ) -> StoreResult<Inbound> {
-        // Callers look with `inbound_seen` first (before creating a client);
+        // Callers look with `inbound_lookup` first (before creating a client);
         // the record created here catches the race between two deliveries.
         let r = self.ref_rid("inbound_ref", plugin, provider_message_id);
         let result = self
-            .receive_message_with(client, message_for, actor, |b, chat, m| {
+            .receive_message_with(client, chat, message_for, actor, |b, chat, m| {
                 let r = b.bind(r);
                 let chat = b.bind(chat.uuid());
                 let message = b.bind(m.id().uuid());

@@ -336,22 +336,25 @@ impl TenantStore {
         message_for: impl FnOnce(ChatId) -> StoreResult<Message>,
         actor: &Actor,
     ) -> StoreResult<(ChatId, Message)> {
-        self.receive_message_with(client, message_for, actor, |_, _, _| {})
+        let chat = self.chat_of_client(client).await?.map(|v| v.chat.id());
+        self.receive_message_with(client, chat, message_for, actor, |_, _, _| {})
             .await
     }
 
-    /// [`Self::receive_message`], with more statements (`extra`) in its transaction.
+    /// [`Self::receive_message`] into `chat`, the client's chat as the caller
+    /// found it (`None`: create it), with more statements (`extra`) in its
+    /// transaction.
     pub(crate) async fn receive_message_with(
         &self,
         client: ClientId,
+        chat: Option<ChatId>,
         message_for: impl FnOnce(ChatId) -> StoreResult<Message>,
         actor: &Actor,
         extra: impl FnOnce(&mut super::Batch, ChatId, &Message),
     ) -> StoreResult<(ChatId, Message)> {
-        let existing = self.chat_of_client(client).await?;
         let mut b = self.batch();
-        let chat_id = match &existing {
-            Some(view) => view.chat.id(),
+        let chat_id = match chat {
+            Some(id) => id,
             None => {
                 let chat = Chat::new(self.tenant, client, Utc::now());
                 self.push_new_chat(&mut b, &chat, None, actor);

@@ -60,6 +60,19 @@ pub fn text_update(update_id: i64, chat_id: i64, message_id: i64, text: &str) ->
     })
 }
 
+/// Posts `update` to the hub at `hub_url` as Telegram's webhook call does,
+/// with `secret` as its secret token; returns the status.
+pub async fn post_update(hub_url: &str, update: &Value, secret: Option<&str>) -> u16 {
+    let mut req = reqwest::Client::new()
+        .post(format!("{hub_url}/webhooks/telegram/default"))
+        .header("content-type", "application/json")
+        .body(update.to_string());
+    if let Some(s) = secret {
+        req = req.header("x-telegram-bot-api-secret-token", s);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
 impl Telegram {
     pub async fn start() -> Self {
         let state = Arc::new(FakeState::default());

@@ -791,6 +791,8 @@ impl Mutation {
         store
             .set_plugin_settings(&plugin, &next, &p.actor())
             .await?;
+        // Other hubs forget them when they read the change from the log.
+        st.transports.forget(p.tenant());
         let stored = store.plugin_settings().await?;
         Ok(super::plugins::node(st, &stored, &loaded))
     }
@@ -898,8 +900,7 @@ async fn queue(
     transport: Option<DomainTransport>,
     key: Option<&str>,
 ) -> ApiResult<DomainMessage> {
-    let chat = store.chat(chat_id).await?;
-    let client = store.client(chat.chat.client()).await?;
+    let (chat, client) = store.chat_and_client(chat_id).await?;
     // "System selects transport" (see domain::routing), among the
     // transports some plugin carries for this tenant.
     let carried = state(ctx).transports.available(p.tenant()).await?;
