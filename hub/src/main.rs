@@ -274,6 +274,7 @@ async fn serve(mut config: Config, demo: bool) -> Result<()> {
     let intake = Arc::new(hub::delivery::inbound::Intake {
         files: hub::files::FileStore::from_config(&config.files),
         default_region: config.contacts.default_region.clone(),
+        tenants: Default::default(),
     });
     hub::retention::spawn(
         store.clone(),

@@ -23,7 +23,12 @@ pub async fn handle(
 ) -> Response {
     let plugin = params.get("plugin").cloned().unwrap_or_default();
     let tenant_key = params.get("tenant").cloned().unwrap_or_default();
-    let tenant = match inbound::tenant_of(&state.store, &tenant_key).await {
+    let tenant = match state
+        .intake
+        .tenants
+        .tenant_of(&state.store, &tenant_key)
+        .await
+    {
         Ok(t) => t,
         Err(e) => return error_response(&plugin, e),
     };

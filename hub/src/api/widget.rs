@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::provider_webhooks::error_response;
-use crate::delivery::inbound::{self, InboundError};
+use crate::delivery::inbound::InboundError;
 use crate::delivery::website::{self, Visitor, VisitorMessage};
 use crate::domain::message::{Direction, Message, Sender};
 
@@ -82,7 +82,11 @@ async fn post(
     body: axum::body::Bytes,
 ) -> Response {
     let result = async {
-        let tenant = inbound::tenant_of(&state.store, &tenant).await?;
+        let tenant = state
+            .intake
+            .tenants
+            .tenant_of(&state.store, &tenant)
+            .await?;
         let visitor = visitor(&headers)?;
         let posted: Posted = serde_json::from_slice(&body).map_err(|e| {
             InboundError::Malformed(format!(
@@ -129,7 +133,11 @@ async fn fetch(
     headers: HeaderMap,
 ) -> Response {
     let result = async {
-        let tenant = inbound::tenant_of(&state.store, &tenant).await?;
+        let tenant = state
+            .intake
+            .tenants
+            .tenant_of(&state.store, &tenant)
+            .await?;
         let visitor = visitor(&headers)?;
         let store = state.store.tenant(tenant);
         // Listening first, so a message stored while the database is read

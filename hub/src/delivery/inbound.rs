@@ -1,6 +1,9 @@
 //! The inbound pipeline: a provider's webhook (or a poll) → the plugin →
 //! contact, client, chat, member and message, each stored once.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use chrono::Utc;
 
 use super::transports::Transports;
@@ -20,12 +23,45 @@ use crate::store::delivery::Inbound;
 use crate::store::{Store, StoreError, TenantStore};
 
 /// What storing inbound messages needs besides the database.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Intake {
     /// Where attachment contents that providers deliver inline are kept.
     pub files: FileStore,
     /// The region for phone numbers written without a country code.
     pub default_region: Option<String>,
+    /// The tenants webhooks' paths named, as found.
+    pub tenants: TenantKeys,
+}
+
+/// Tenants by the key in a webhook's path (id or slug), as found. A tenant
+/// is never renamed or removed, so a key once found stays right; a key not
+/// found is not kept, so nobody can fill this by posting made-up keys.
+#[derive(Debug, Default)]
+pub struct TenantKeys(Mutex<HashMap<String, TenantId>>);
+
+/// Keys kept; past that all are looked up again.
+const TENANT_KEYS_KEPT: usize = 10_000;
+
+impl TenantKeys {
+    /// Resolves the tenant of `/webhooks/{plugin}/{tenant}`: its id or its slug.
+    pub async fn tenant_of(&self, store: &Store, key: &str) -> Result<TenantId, InboundError> {
+        if let Some(id) = self.0.lock().expect("tenant keys lock").get(key) {
+            return Ok(*id);
+        }
+        let found = match key.parse::<uuid::Uuid>() {
+            Ok(id) => store.tenant_by_id(TenantId::from_uuid(id)).await?,
+            Err(_) => store.tenant_by_slug(key).await?,
+        };
+        let id = found
+            .map(|t| t.id)
+            .ok_or_else(|| InboundError::NotFound(format!("no tenant `{key}`")))?;
+        let mut keys = self.0.lock().expect("tenant keys lock");
+        if keys.len() >= TENANT_KEYS_KEPT {
+            keys.clear();
+        }
+        keys.insert(key.to_owned(), id);
+        Ok(id)
+    }
 }
 
 /// Why a webhook was not taken; each maps onto one HTTP status.
@@ -53,17 +89,6 @@ pub struct Outcome {
     pub stored: usize,
     pub duplicates: usize,
     pub statuses: usize,
-}
-
-/// Resolves the tenant of `/webhooks/{plugin}/{tenant}`: its id or its slug.
-pub async fn tenant_of(store: &Store, key: &str) -> Result<TenantId, InboundError> {
-    let found = match key.parse::<uuid::Uuid>() {
-        Ok(id) => store.tenant_by_id(TenantId::from_uuid(id)).await?,
-        Err(_) => store.tenant_by_slug(key).await?,
-    };
-    found
-        .map(|t| t.id)
-        .ok_or_else(|| InboundError::NotFound(format!("no tenant `{key}`")))
 }
 
 /// Runs one webhook request through `plugin` and stores what it returns.
@@ -344,4 +369,34 @@ fn contact_id(view: &ClientView, value: &ContactValue) -> Result<ContactId, Inbo
         .find(|c| &c.value == value)
         .map(|c| c.id)
         .ok_or_else(|| StoreError::Database("a client found by a contact lacks it".into()).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema_tests::{store, tenant};
+
+    #[tokio::test]
+    async fn a_webhooks_tenant_is_found_by_id_or_slug_and_an_unknown_key_is_not_kept() {
+        let (_dir, store) = store().await;
+        let keys = TenantKeys::default();
+        // Asked before the tenant exists: not found, and not remembered so.
+        assert!(matches!(
+            keys.tenant_of(&store, "acme").await,
+            Err(InboundError::NotFound(_))
+        ));
+        let acme = tenant(&store, "acme").await;
+        let other = tenant(&store, "other").await;
+        assert_eq!(keys.tenant_of(&store, "acme").await.unwrap(), acme);
+        assert_eq!(keys.tenant_of(&store, "acme").await.unwrap(), acme);
+        assert_eq!(
+            keys.tenant_of(&store, &other.to_string()).await.unwrap(),
+            other
+        );
+        assert!(matches!(
+            keys.tenant_of(&store, &TenantId::new().to_string()).await,
+            Err(InboundError::NotFound(_))
+        ));
+        assert_eq!(keys.0.lock().unwrap().len(), 2, "only found keys are kept");
+    }
 }

@@ -538,7 +538,7 @@ impl TenantStore {
 
     /// Stores an inbound provider message once, from `client` into `chat`
     /// (their chat as the caller found it): the chat is created when
-    /// needed, the client becomes a member, the unread count rises and
+    /// needed (the client its member), the unread count rises and
     /// `message.received` is logged, all in one transaction with the
     /// record of the provider's id. A message seen before is a `Duplicate`.
     pub async fn receive_from_provider(

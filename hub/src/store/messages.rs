@@ -362,17 +362,9 @@ impl TenantStore {
             }
         };
         let m = message_for(chat_id)?;
-        // Checks that the chat (unless new) is not a deleted client's.
+        // Checks that the chat (unless new) is not a deleted client's. The
+        // client is a member of their chat from its creation on.
         self.push_message(&mut b, &m);
-        self.push_member(
-            &mut b,
-            &Member::new(
-                chat_id,
-                Participant::Client(client),
-                Some(m.transport()),
-                m.created_at(),
-            ),
-        );
         extra(&mut b, chat_id, &m);
         b.event(
             &DomainEvent::new(

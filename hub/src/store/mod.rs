@@ -19,7 +19,7 @@ pub mod ranks;
 pub mod records;
 pub mod retention;
 #[cfg(test)]
-mod schema_tests;
+pub(crate) mod schema_tests;
 pub mod sign_in;
 pub mod templates;
 pub mod tenants;

@@ -12,7 +12,7 @@ use crate::domain::ids::{ClientId, TenantId};
 use crate::domain::message::{Message, Sender, Transport};
 use crate::domain::tenant::Tenant;
 
-pub(super) async fn store() -> (tempfile::TempDir, Store) {
+pub(crate) async fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let settings = DatabaseSettings {
         url: format!("surrealkv://{}", dir.path().join("db").display()),
@@ -25,7 +25,7 @@ pub(super) async fn store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-pub(super) async fn tenant(store: &Store, slug: &str) -> TenantId {
+pub(crate) async fn tenant(store: &Store, slug: &str) -> TenantId {
     let t = Tenant::new(slug, slug, Utc::now()).unwrap();
     store.create_tenant(&t).await.unwrap();
     t.id

@@ -39,6 +39,8 @@ fn tenant_rid(id: TenantId) -> RecordId {
     )
 }
 
+/// Tenants are created, never renamed or removed: webhook paths' keys are
+/// kept once found on that (`delivery::inbound::TenantKeys`).
 impl Store {
     pub async fn create_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
         let mut b = Batch::new(tenant.id);
