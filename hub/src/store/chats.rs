@@ -314,6 +314,18 @@ impl TenantStore {
         after: Option<&ChatCursor>,
         limit: usize,
     ) -> StoreResult<Vec<ChatView>> {
+        Ok(self.chats_page_at(filter, after, limit, false).await?.0)
+    }
+
+    /// [`Self::chats_page`], with the log's position before it when
+    /// `position` (see [`Page::fetch_at`]).
+    pub async fn chats_page_at(
+        &self,
+        filter: &ChatFilter,
+        after: Option<&ChatCursor>,
+        limit: usize,
+        position: bool,
+    ) -> StoreResult<(Vec<ChatView>, Option<i64>)> {
         let mut page = Page::new(self.tenant, "chat", "rank")
             .when("client_deleted = false")
             .after(after.map(|a| chat_rank(a.sort_at, a.id.uuid())));
@@ -323,8 +335,12 @@ impl TenantStore {
         if let Some(t) = filter.transport {
             page = page.equals("last_transport", t.as_str());
         }
-        let rows: Vec<ChatRow> = page.fetch(self.db(), limit).await?;
-        rows.into_iter().map(|r| r.into_domain(self)).collect()
+        let (rows, seq): (Vec<ChatRow>, _) = page.fetch_at(self.db(), limit, position).await?;
+        let chats = rows
+            .into_iter()
+            .map(|r| r.into_domain(self))
+            .collect::<StoreResult<_>>()?;
+        Ok((chats, seq))
     }
 
     pub async fn members(&self, chat: ChatId) -> StoreResult<Vec<Member>> {

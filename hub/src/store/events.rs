@@ -11,6 +11,9 @@ use super::records::uuid_part;
 use super::{Store, TenantStore};
 use crate::domain::ids::TenantId;
 
+/// The log's position: the `seq` of its last entry (none yet: no row).
+pub(super) const LOG_POSITION: &str = "SELECT VALUE n FROM counter:events";
+
 /// One entry of the audit log.
 #[derive(Debug, Clone)]
 pub struct LoggedEvent {
@@ -72,11 +75,7 @@ impl Store {
 
     /// The newest position in the log (0 when empty).
     pub async fn last_event_seq(&self) -> StoreResult<i64> {
-        let n: Vec<i64> = self
-            .db()
-            .query("SELECT VALUE n FROM counter:events")
-            .await?
-            .take(0)?;
+        let n: Vec<i64> = self.db().query(LOG_POSITION).await?.take(0)?;
         Ok(n.first().copied().unwrap_or(0))
     }
 }

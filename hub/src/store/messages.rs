@@ -386,12 +386,28 @@ impl TenantStore {
         before: Option<MessageId>,
         limit: usize,
     ) -> StoreResult<Vec<Message>> {
-        let rows: Vec<MessageRow> = Page::new(self.tenant, "message", "rank")
+        Ok(self.messages_page_at(chat, before, limit, false).await?.0)
+    }
+
+    /// [`Self::messages_page`], with the log's position before it when
+    /// `position` (see [`Page::fetch_at`]).
+    pub async fn messages_page_at(
+        &self,
+        chat: ChatId,
+        before: Option<MessageId>,
+        limit: usize,
+        position: bool,
+    ) -> StoreResult<(Vec<Message>, Option<i64>)> {
+        let (rows, seq): (Vec<MessageRow>, _) = Page::new(self.tenant, "message", "rank")
             .equals("chat", chat.uuid())
             .after(before.map(|b| newest_first(b.uuid())))
-            .fetch(self.db(), limit)
+            .fetch_at(self.db(), limit, position)
             .await?;
-        rows.into_iter().map(MessageRow::into_domain).collect()
+        let messages = rows
+            .into_iter()
+            .map(MessageRow::into_domain)
+            .collect::<StoreResult<_>>()?;
+        Ok((messages, seq))
     }
 
     /// Messages whose text contains all of `query`'s words, best first.

@@ -8,6 +8,7 @@ use surrealdb::engine::any::Any;
 use surrealdb::types::{SurrealValue, Value};
 
 use super::error::StoreResult;
+use super::events::LOG_POSITION;
 use crate::domain::ids::TenantId;
 
 pub(crate) struct Page {
@@ -54,11 +55,23 @@ impl Page {
     }
 
     pub async fn fetch<T: SurrealValue>(
-        mut self,
+        self,
         db: &Surreal<Any>,
         limit: usize,
     ) -> StoreResult<Vec<T>> {
-        let sql = format!(
+        Ok(self.fetch_at(db, limit, false).await?.0)
+    }
+
+    /// [`Self::fetch`], and with `position` the event log's position just
+    /// before the page was read, in the same round trip: what a live list
+    /// hands out as its cursor.
+    pub async fn fetch_at<T: SurrealValue>(
+        mut self,
+        db: &Surreal<Any>,
+        limit: usize,
+        position: bool,
+    ) -> StoreResult<(Vec<T>, Option<i64>)> {
+        let page = format!(
             "SELECT * FROM {} WHERE {} ORDER BY {} LIMIT $limit",
             self.table,
             self.conditions.join(" AND "),
@@ -66,6 +79,14 @@ impl Page {
         );
         self.vars
             .insert("limit".to_owned(), (limit as i64).into_value());
-        Ok(db.query(sql).bind(self.vars).await?.take(0)?)
+        if !position {
+            return Ok((db.query(page).bind(self.vars).await?.take(0)?, None));
+        }
+        let mut response = db
+            .query(format!("{LOG_POSITION}; {page}"))
+            .bind(self.vars)
+            .await?;
+        let seq: Vec<i64> = response.take(0)?;
+        Ok((response.take(1)?, Some(seq.first().copied().unwrap_or(0))))
     }
 }

@@ -7,7 +7,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::types::{AuditEvent, Chat, Client, Message};
 use crate::api::error::{ApiError, ApiResult};
-use crate::store::TenantStore;
 
 pub type ClientConnection = Connection<String, Client, EmptyFields, EmptyFields>;
 pub type ChatConnection = Connection<String, Chat, Live, EmptyFields>;
@@ -22,15 +21,15 @@ pub struct Live {
 }
 
 impl Live {
-    /// Reads the log's position if the page's query wants it; call before
-    /// reading the page itself.
-    pub async fn before_page(ctx: &Context<'_>, store: &TenantStore) -> ApiResult<Self> {
-        let seq = if ctx.look_ahead().field("liveCursor").exists() {
-            Some(store.store().last_event_seq().await?)
-        } else {
-            None
-        };
-        Ok(Self { seq })
+    /// Whether the page's query asks for `liveCursor`: the log's position is
+    /// then read before the page, in its round trip.
+    pub fn wanted(ctx: &Context<'_>) -> bool {
+        ctx.look_ahead().field("liveCursor").exists()
+    }
+
+    /// The position read before the page (`None` when not [`Self::wanted`]).
+    pub fn at(seq: Option<i64>) -> Self {
+        Self { seq }
     }
 }
 
@@ -38,7 +37,7 @@ impl Live {
 impl Live {
     /// Pass as `after` when subscribing to follow this page live.
     async fn live_cursor(&self) -> String {
-        // Resolved only when asked for, and then read in `before_page`.
+        // Resolved only when asked for, and then read with the page.
         self.seq.unwrap_or_default().to_string()
     }
 }

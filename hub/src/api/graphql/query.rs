@@ -160,8 +160,10 @@ impl Query {
             unread_only,
             transport: transport.map(Into::into),
         };
-        let live = Live::before_page(ctx, &store).await?;
-        let mut rows = store.chats_page(&filter, after.as_ref(), limit + 1).await?;
+        let (mut rows, seq) = store
+            .chats_page_at(&filter, after.as_ref(), limit + 1, Live::wanted(ctx))
+            .await?;
+        let live = Live::at(seq);
         let has_more = rows.len() > limit;
         rows.truncate(limit);
         // The inbox shows each chat's client: one query for the page's

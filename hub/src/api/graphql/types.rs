@@ -460,8 +460,11 @@ impl Chat {
             .map(|c| parse_id::<crate::domain::ids::MessageId>("before", &c))
             .transpose()?;
         let chat: ChatId = self.0.chat.id();
-        let live = super::connection::Live::before_page(ctx, &store).await?;
-        let mut rows = store.messages_page(chat, before, limit + 1).await?;
+        let live = super::connection::Live::wanted(ctx);
+        let (mut rows, seq) = store
+            .messages_page_at(chat, before, limit + 1, live)
+            .await?;
+        let live = super::connection::Live::at(seq);
         let has_more = rows.len() > limit;
         rows.truncate(limit);
         Ok(super::connection::messages(rows, has_more, live))
