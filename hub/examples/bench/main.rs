@@ -454,14 +454,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
             "inbound webhook → subscriber",
             Some(Target::P99AtMostMs(50.0)),
         );
-        let mut ws = hubproc::subscribe(
-            &api.ws_url(),
-            api.token(),
-            "subscription { messageAdded { message { text } } }",
-            json!({}),
-        )
-        .await?;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut ws = open_inbox(&api).await?;
         let samples = n.min(500);
         let mut latencies = Vec::with_capacity(samples);
         for i in 0..samples {
@@ -498,14 +491,7 @@ async fn run(o: Options) -> anyhow::Result<()> {
         );
         // An inbox is open meanwhile, as in any working hour: every message
         // is loaded for it and sent to it.
-        let mut ws = hubproc::subscribe(
-            &api.ws_url(),
-            api.token(),
-            "subscription { messageAdded { message { text } } }",
-            json!({}),
-        )
-        .await?;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut ws = open_inbox(&api).await?;
         let frames = Arc::new(AtomicUsize::new(0));
         let inbox = tokio::spawn({
             let frames = frames.clone();
@@ -770,6 +756,19 @@ fn run_tag() -> &'static str {
 }
 
 /// Polls `check` until it holds or `within` passes.
+/// A `messageAdded` subscription, as an open inbox has, once it is live.
+async fn open_inbox(api: &Api) -> anyhow::Result<hubproc::Socket> {
+    let ws = hubproc::subscribe(
+        &api.ws_url(),
+        api.token(),
+        "subscription { messageAdded { message { text } } }",
+        json!({}),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Ok(ws)
+}
+
 async fn wait_until(within: Duration, check: impl Fn() -> bool) {
     let deadline = Instant::now() + within;
     while !check() && Instant::now() < deadline {
