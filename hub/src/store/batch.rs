@@ -34,7 +34,7 @@ static SERIAL: AtomicU64 = AtomicU64::new(0);
 /// than [`GROUP_MAX_STATEMENTS`] (a batch larger than that runs alone). A
 /// writer waits for the transaction in flight, then for its own, so the
 /// group's size bounds that wait: on the quick benchmark 64 gave sendMessage
-/// a p99 of 58–62 ms, 16 gave 34 ms (8: 45 ms), with inbound no slower.
+/// a p99 of 58–62 ms, 16 gave 34–42 ms (8: 45 ms), with inbound no slower.
 const GROUP_MAX_BATCHES: usize = 16;
 const GROUP_MAX_STATEMENTS: usize = 2_000;
 
