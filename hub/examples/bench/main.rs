@@ -755,7 +755,6 @@ fn run_tag() -> &'static str {
     })
 }
 
-/// Polls `check` until it holds or `within` passes.
 /// A `messageAdded` subscription, as an open inbox has, once it is live.
 async fn open_inbox(api: &Api) -> anyhow::Result<hubproc::Socket> {
     let ws = hubproc::subscribe(
@@ -769,6 +768,7 @@ async fn open_inbox(api: &Api) -> anyhow::Result<hubproc::Socket> {
     Ok(ws)
 }
 
+/// Polls `check` until it holds or `within` passes.
 async fn wait_until(within: Duration, check: impl Fn() -> bool) {
     let deadline = Instant::now() + within;
     while !check() && Instant::now() < deadline {

@@ -279,15 +279,13 @@ async fn receive(
                 Ok(()) => (client.id(), created, None),
                 // The same sender's first messages arrived at once.
                 Err(StoreError::Conflict { .. }) => {
-                    let view = store
-                        .client_by_contact(&value)
-                        .await?
+                    let again = store
+                        .inbound_lookup(source, &m.provider_message_id, &value)
+                        .await?;
+                    let view = again
+                        .client
                         .ok_or_else(|| StoreError::Database("contact vanished".into()))?;
-                    let chat = store
-                        .chat_of_client(view.client.id())
-                        .await?
-                        .map(|c| c.chat.id());
-                    (view.client.id(), contact_id(&view, &value)?, chat)
+                    (view.client.id(), contact_id(&view, &value)?, again.chat)
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{EventBus, HubEvent, enrich};
 use crate::store::Store;
+use crate::store::events::LoggedEvent;
 
 /// Events read per round trip.
 const PAGE: usize = 500;
@@ -26,21 +27,7 @@ pub fn spawn_tailer(
                     let full = events.len() == PAGE;
                     for event in events {
                         let seq = event.seq;
-                        // Nobody here listens to this tenant: its subject is not
-                        // loaded. The event committed before any later subscriber
-                        // subscribed, so it is not theirs to receive.
-                        let hub_event = if !bus.listened(event.tenant) {
-                            HubEvent::bare(event)
-                        } else {
-                            match enrich(&store, event.clone()).await {
-                                Ok(h) => h,
-                                Err(e) => {
-                                    // Still published, so cursors move on; only the loaded subject is missing.
-                                    tracing::error!(seq, error = %e, "cannot load an event's subject");
-                                    HubEvent::bare(event)
-                                }
-                            }
-                        };
+                        let hub_event = loaded(&store, &bus, event).await;
                         bus.publish(Arc::new(hub_event));
                         cursor = seq;
                     }
@@ -55,5 +42,20 @@ pub fn spawn_tailer(
                 () = tokio::time::sleep(poll) => {}
             }
         }
+    })
+}
+
+/// The event with what it is about, loaded only when someone in this process
+/// listens to its tenant: the event committed before any later subscriber
+/// subscribed, so it is not theirs to receive.
+async fn loaded(store: &Store, bus: &EventBus, event: LoggedEvent) -> HubEvent {
+    if !bus.listened(event.tenant) {
+        return HubEvent::bare(event);
+    }
+    let seq = event.seq;
+    enrich(store, event.clone()).await.unwrap_or_else(|e| {
+        // Still published, so cursors move on; only the loaded subject is missing.
+        tracing::error!(seq, error = %e, "cannot load an event's subject");
+        HubEvent::bare(event)
     })
 }

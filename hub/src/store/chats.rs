@@ -160,23 +160,24 @@ impl TenantStore {
     pub async fn chat_and_client(&self, id: ChatId) -> StoreResult<(ChatView, ClientView)> {
         let mut response = self
             .db()
-            .query(
-                "SELECT * FROM $chat WHERE client_deleted = false;
-                 LET $client = (SELECT VALUE client FROM $chat WHERE client_deleted = false)[0];
-                 SELECT * FROM type::record('client', [$tenant, $client]);
-                 SELECT * FROM contact WHERE tenant = $tenant AND client = $client ORDER BY created_at",
-            )
+            .query(format!(
+                "LET $chats = SELECT * FROM $chat WHERE client_deleted = false;
+                 RETURN $chats;
+                 LET $client = $chats[0].client;
+                 {}",
+                Self::CLIENT_VIEW
+            ))
             .bind(("chat", self.chat_rid(id)))
             .bind(("tenant", self.tenant.uuid()))
             .await?;
-        let chats: Vec<ChatRow> = response.take(0)?;
+        let chats: Vec<ChatRow> = response.take(1)?;
         let chat = chats
             .into_iter()
             .next()
             .ok_or(StoreError::NotFound { what: "chat" })?
             .into_domain(self)?;
         let client = self
-            .view_of(&mut response, 2)?
+            .view_of(&mut response, 3)?
             .ok_or(StoreError::NotFound { what: "client" })?;
         Ok((chat, client))
     }

@@ -235,10 +235,9 @@ impl TenantStore {
     pub async fn client(&self, id: ClientId) -> StoreResult<ClientView> {
         let mut response = self
             .db()
-            .query("SELECT * FROM $id; SELECT * FROM contact WHERE tenant = $tenant AND client = $uuid ORDER BY created_at")
-            .bind(("id", self.client_rid(id)))
+            .query(Self::CLIENT_VIEW)
             .bind(("tenant", self.tenant.uuid()))
-            .bind(("uuid", id.uuid()))
+            .bind(("client", id.uuid()))
             .await?;
         self.view_of(&mut response, 0)?
             .ok_or(StoreError::NotFound { what: "client" })
@@ -418,11 +417,13 @@ impl TenantStore {
             .collect()
     }
 
-    /// The client (`$client`) whose contact is `$kind`/`$value`, then the
-    /// client and their contacts: read with [`Self::view_of`].
-    pub(super) const CLIENT_BY_CONTACT: &str = "LET $client = (SELECT VALUE client FROM contact WHERE tenant = $tenant AND kind = $kind AND value = $value LIMIT 1)[0];
-         SELECT * FROM type::record('client', [$tenant, $client]);
+    /// Client `$client` (a uuid) and their contacts, two statements read
+    /// with [`Self::view_of`].
+    pub(super) const CLIENT_VIEW: &str = "SELECT * FROM type::record('client', [$tenant, $client]);
          SELECT * FROM contact WHERE tenant = $tenant AND client = $client ORDER BY created_at";
+
+    /// Sets `$client` to the client whose contact is `$kind`/`$value`.
+    pub(super) const CLIENT_OF_CONTACT: &str = "LET $client = (SELECT VALUE client FROM contact WHERE tenant = $tenant AND kind = $kind AND value = $value LIMIT 1)[0]";
 
     /// "Contact type determines how messages are sent": looks a client up by
     /// one of their contacts. Deleted clients are not found.
@@ -431,7 +432,11 @@ impl TenantStore {
         // or e-mail comes through here.
         let mut response = self
             .db()
-            .query(Self::CLIENT_BY_CONTACT)
+            .query(format!(
+                "{}; {}",
+                Self::CLIENT_OF_CONTACT,
+                Self::CLIENT_VIEW
+            ))
             .bind(("tenant", self.tenant.uuid()))
             .bind(("kind", value.kind().as_str()))
             .bind(("value", value.as_str().to_owned()))

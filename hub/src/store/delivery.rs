@@ -502,8 +502,9 @@ impl TenantStore {
         let mut response = self
             .db()
             .query(format!(
-                "SELECT chat, message FROM $ref; {}; SELECT id FROM chat WHERE tenant = $tenant AND client = $client LIMIT 1",
-                Self::CLIENT_BY_CONTACT
+                "SELECT chat, message FROM $ref; {}; {}; SELECT id FROM chat WHERE tenant = $tenant AND client = $client LIMIT 1",
+                Self::CLIENT_OF_CONTACT,
+                Self::CLIENT_VIEW
             ))
             .bind(("ref", self.ref_rid("inbound_ref", plugin, provider_message_id)))
             .bind(("tenant", self.tenant.uuid()))
