@@ -51,8 +51,8 @@ struct IdRow {
 #[derive(SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
 struct NamedRow {
-    id: RecordId,
     name_key: String,
+    contacts: Vec<RecordId>,
 }
 
 #[derive(SurrealValue)]
@@ -83,16 +83,17 @@ pub async fn client_by_contact(
     let mut r = db
         .query(
             "LET $c = (SELECT VALUE client FROM contact WHERE tenant = $t AND kind = $k AND value = $v LIMIT 1)[0];
-             SELECT * FROM type::record('client', [$t, $c]);
-             SELECT * FROM contact WHERE tenant = $t AND client = $c ORDER BY created_at",
+             LET $view = SELECT * FROM type::record('client', [$t, $c]);
+             RETURN $view;
+             SELECT * FROM $view[0].contacts ?? []",
         )
         .bind(("t", t))
         .bind(("k", kind))
         .bind(("v", value.clone()))
         .await?;
-    let client: Vec<IdRow> = r.take(1)?;
+    let client: Vec<IdRow> = r.take(2)?;
     anyhow::ensure!(client.len() == 1, "no client with {kind} {value}");
-    let _: Value = r.take(2)?;
+    let _: Value = r.take(3)?;
     Ok(())
 }
 
@@ -116,35 +117,16 @@ pub async fn search_clients(db: &Db, t: Uuid, text: String) -> anyhow::Result<us
             .await?
             .take(0)?;
     }
-    let ids = rows
-        .iter()
-        .map(|r| part(&r.id, 1))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    contacts_of(db, t, &ids).await?;
+    // The matches' contacts by record id, in one statement.
+    let contacts: Vec<RecordId> = rows.iter().flat_map(|r| r.contacts.clone()).collect();
+    if !contacts.is_empty() {
+        let _: Value = db
+            .query("SELECT * FROM $ids")
+            .bind(("ids", contacts))
+            .await?
+            .take(0)?;
+    }
     Ok(rows.len())
-}
-
-/// The contacts of several clients in one round trip, one indexed lookup each.
-async fn contacts_of(db: &Db, t: Uuid, ids: &[Uuid]) -> anyhow::Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let sql: String = (0..ids.len())
-        .map(|i| {
-            format!(
-                "SELECT * FROM contact WHERE tenant = $t AND client = $c{i} ORDER BY created_at;"
-            )
-        })
-        .collect();
-    let mut q = db.query(sql).bind(("t", t));
-    for (i, id) in ids.iter().enumerate() {
-        q = q.bind((format!("c{i}"), *id));
-    }
-    let mut r = q.await?;
-    for i in 0..ids.len() {
-        let _: Value = r.take(i)?;
-    }
-    Ok(())
 }
 
 /// The first page of the chat list with each chat's client (its contacts
@@ -192,8 +174,8 @@ pub async fn search_messages(db: &Db, t: Uuid, text: String) -> anyhow::Result<u
 }
 
 /// What storing one message costs the hub, written in one transaction: the
-/// message, its outbox job (outbound) or membership check (inbound), the
-/// chat's summary, the log's counter, an audit chain link and the event.
+/// message, its outbox job (outbound), the chat's summary, the log's
+/// counter, an audit chain link and the event.
 /// The log entries go to a tenant of their own (`log_tenant`) so that the
 /// hub's own audit chain is left as it was.
 pub async fn store_message(
@@ -256,7 +238,8 @@ pub async fn store_messages(
         let job = if outbound {
             "CREATE $job_K CONTENT { tenant: $t, chat: $c_K, message: $m_K, transport: 'sms', recipient: '+14152000000', state: 'done', attempts: 0, next_attempt_at: $at, created_at: $at } RETURN NONE;"
         } else {
-            "IF (SELECT VALUE id FROM $member_K) = [] { CREATE $member_K CONTENT { tenant: $t, chat: $c_K, participant_kind: 'client', participant: 'bench', transport: 'sms', metadata: {}, created_at: $at } RETURN NONE };"
+            // The sender is a member of their chat from its creation on.
+            ""
         };
         let statements = format!(
             "CREATE $mid_K CONTENT {{ tenant: $t, chat: $c_K, text: $text_K, sender: $sender, direction: $direction, transport: 'sms', attachments: [], created_at: $at, status: $status, read_at: NONE, provider_message_id: NONE, rank: $rank_K }} RETURN NONE;
@@ -276,14 +259,6 @@ pub async fn store_messages(
                 rid("message", &[uuid(t), c.clone(), uuid(id)]).into_value(),
             ),
             ("job", rid("outbox", &[uuid(t), uuid(id)]).into_value()),
-            (
-                "member",
-                rid(
-                    "member",
-                    &[uuid(t), c.clone(), Value::String("bench".into())],
-                )
-                .into_value(),
-            ),
             ("chat", rid("chat", &[uuid(t), c]).into_value()),
             (
                 "eid",
@@ -330,8 +305,9 @@ pub async fn receive(
         .query(
             "SELECT chat, message FROM $ref;
              LET $c = (SELECT VALUE client FROM contact WHERE tenant = $t AND kind = 'phone' AND value = $v LIMIT 1)[0];
-             SELECT * FROM type::record('client', [$t, $c]);
-             SELECT * FROM contact WHERE tenant = $t AND client = $c ORDER BY created_at;
+             LET $view = SELECT * FROM type::record('client', [$t, $c]);
+             RETURN $view;
+             SELECT * FROM $view[0].contacts ?? [];
              SELECT id FROM chat WHERE tenant = $t AND client = $c LIMIT 1",
         )
         .bind(("ref", rid("inbound_ref", &[uuid(t), Value::String("raw".into()), Value::String(text.clone())])))
@@ -339,10 +315,10 @@ pub async fn receive(
         .bind(("v", phone.clone()))
         .await?;
     let _: Value = r.take(0)?;
-    let client: Vec<IdRow> = r.take(2)?;
+    let client: Vec<IdRow> = r.take(3)?;
     anyhow::ensure!(client.len() == 1, "no client with {phone}");
-    let _: Value = r.take(3)?;
-    let chats: Vec<IdRow> = r.take(4)?;
+    let _: Value = r.take(4)?;
+    let chats: Vec<IdRow> = r.take(5)?;
     let chat = part(
         &chats
             .first()

@@ -37,6 +37,9 @@ struct ClientRow {
     tax_pin: Option<String>,
     notes: Option<String>,
     name_key: String,
+    /// Absent on a client stored before the list was kept and never given
+    /// a contact since.
+    contacts: Option<Vec<RecordId>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     deleted_at: Option<DateTime<Utc>>,
@@ -177,6 +180,8 @@ impl TenantStore {
         )
     }
 
+    /// The statement that creates contact `c`; the client's list of
+    /// contacts is the caller's to extend.
     fn push_contact(&self, b: &mut Batch, client: ClientId, c: &Contact) {
         let id = b.bind(self.contact_rid(c.id));
         let client = b.bind(client.uuid());
@@ -198,8 +203,14 @@ impl TenantStore {
         let id = b.bind(self.client_rid(client.id()));
         let doc = b.bind(ClientDoc::of(client));
         let created = b.bind(client.created_at());
+        let listed = b.bind(
+            contacts
+                .iter()
+                .map(|c| self.contact_rid(c.id))
+                .collect::<Vec<_>>(),
+        );
         b.push(format!(
-            "CREATE {id} CONTENT object::extend({doc}, {{ tenant: $tenant, created_at: {created} }}) RETURN NONE"
+            "CREATE {id} CONTENT object::extend({doc}, {{ tenant: $tenant, contacts: {listed}, created_at: {created} }}) RETURN NONE"
         ));
         for c in contacts {
             self.push_contact(b, client.id(), c);
@@ -243,15 +254,15 @@ impl TenantStore {
             .ok_or(StoreError::NotFound { what: "client" })
     }
 
-    /// The client at statement `at` of `response` and its contacts at the
-    /// next statement, if the client is there.
+    /// The client read by [`Self::CLIENT_VIEW`] starting at statement `at`
+    /// of `response`, with their contacts, if the client is there.
     pub(super) fn view_of(
         &self,
         response: &mut surrealdb::IndexedResults,
         at: usize,
     ) -> StoreResult<Option<ClientView>> {
-        let rows: Vec<ClientRow> = response.take(at)?;
-        let contacts: Vec<ContactRow> = response.take(at + 1)?;
+        let rows: Vec<ClientRow> = response.take(at + 1)?;
+        let contacts: Vec<ContactRow> = response.take(at + 2)?;
         let Some(row) = rows.into_iter().next() else {
             return Ok(None);
         };
@@ -307,6 +318,10 @@ impl TenantStore {
             "IF (SELECT VALUE id FROM {id} WHERE live = true) = [] {{ THROW 'NOT_FOUND:client' }}"
         ));
         self.push_contact(&mut b, client, contact);
+        let contact_id = b.bind(self.contact_rid(contact.id));
+        b.push(format!(
+            "UPDATE {id} SET contacts += {contact_id} RETURN NONE"
+        ));
         b.event(
             &DomainEvent::new(
                 EventKind::ContactAdded,
@@ -325,6 +340,9 @@ impl TenantStore {
         let id = b.bind(self.contact_rid(contact));
         b.push(format!("LET $gone = (DELETE {id} RETURN BEFORE)"));
         b.push("IF array::len($gone) = 0 { THROW 'NOT_FOUND:contact' }");
+        b.push(format!(
+            "UPDATE type::record('client', [$tenant, $gone[0].client]) SET contacts -= {id} RETURN NONE"
+        ));
         let client = b.push("$gone[0].client");
         b.event(
             &DomainEvent::new(
@@ -417,10 +435,12 @@ impl TenantStore {
             .collect()
     }
 
-    /// Client `$client` (a uuid) and their contacts, two statements read
-    /// with [`Self::view_of`].
-    pub(super) const CLIENT_VIEW: &str = "SELECT * FROM type::record('client', [$tenant, $client]);
-         SELECT * FROM contact WHERE tenant = $tenant AND client = $client ORDER BY created_at";
+    /// Client `$client` (a uuid) and their contacts, by record id alone:
+    /// three statements read with [`Self::view_of`].
+    pub(super) const CLIENT_VIEW: &str =
+        "LET $view = SELECT * FROM type::record('client', [$tenant, $client]);
+         RETURN $view;
+         SELECT * FROM $view[0].contacts ?? []";
 
     /// Sets `$client` to the client whose contact is `$kind`/`$value`.
     pub(super) const CLIENT_OF_CONTACT: &str = "LET $client = (SELECT VALUE client FROM contact WHERE tenant = $tenant AND kind = $kind AND value = $value LIMIT 1)[0]";
@@ -545,36 +565,30 @@ impl TenantStore {
         Ok(rows)
     }
 
-    async fn with_contacts(&self, rows: Vec<ClientRow>) -> StoreResult<Vec<ClientView>> {
+    async fn with_contacts(&self, mut rows: Vec<ClientRow>) -> StoreResult<Vec<ClientView>> {
+        let listed: Vec<RecordId> = rows
+            .iter_mut()
+            .flat_map(|r| r.contacts.take().unwrap_or_default())
+            .collect();
         let clients = rows
             .into_iter()
             .map(|r| r.into_domain(self))
             .collect::<StoreResult<Vec<_>>>()?;
-        if clients.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One statement per client, in one round trip: each is a lookup in
-        // the (tenant, client) index, where `client IN $ids` would scan
-        // every contact of the tenant.
-        let sql: String = (0..clients.len())
-            .map(|i| {
-                format!(
-                    "SELECT * FROM contact WHERE tenant = $tenant AND client = $c{i} ORDER BY created_at;"
-                )
-            })
-            .collect();
-        let mut query = self.db().query(sql).bind(("tenant", self.tenant.uuid()));
-        for (i, c) in clients.iter().enumerate() {
-            query = query.bind((format!("c{i}"), c.id().uuid()));
-        }
-        let mut response = query.await?;
+        // Every client's contacts by record id, in one statement: each
+        // client's in the order of their list.
+        let contacts: Vec<ContactRow> = if listed.is_empty() {
+            Vec::new()
+        } else {
+            self.db()
+                .query("SELECT * FROM $ids")
+                .bind(("ids", listed))
+                .await?
+                .take(0)?
+        };
         let mut by_client: HashMap<ClientId, Vec<Contact>> = HashMap::new();
-        for i in 0..clients.len() {
-            let contacts: Vec<ContactRow> = response.take(i)?;
-            for row in contacts {
-                let (client, contact) = row.into_domain()?;
-                by_client.entry(client).or_default().push(contact);
-            }
+        for row in contacts {
+            let (client, contact) = row.into_domain()?;
+            by_client.entry(client).or_default().push(contact);
         }
         Ok(clients
             .into_iter()
@@ -591,8 +605,69 @@ mod tests {
     use chrono::Utc;
 
     use crate::domain::client::Client;
+    use crate::domain::contact::{Contact, ContactKind, ContactValue};
     use crate::domain::events::Actor;
     use crate::store::schema_tests::{store, tenant};
+
+    fn contact(kind: ContactKind, raw: &str) -> Contact {
+        Contact::new(
+            ContactValue::parse(kind, raw, None).unwrap(),
+            None,
+            Utc::now(),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_clients_contacts_follow_additions_and_removals_in_every_read() {
+        let (_d, store) = store().await;
+        let t = tenant(&store, "acme").await;
+        let ts = store.tenant(t);
+        let phone = contact(ContactKind::Phone, "+14155552671");
+        let ada = Client::new(t, "Ada", Utc::now()).unwrap();
+        ts.create_client(&ada, std::slice::from_ref(&phone), &Actor::System)
+            .await
+            .unwrap();
+        let bob = Client::new(t, "Bob", Utc::now()).unwrap();
+        ts.create_client(
+            &bob,
+            &[contact(ContactKind::Phone, "+14155552672")],
+            &Actor::System,
+        )
+        .await
+        .unwrap();
+        let email = contact(ContactKind::Email, "ada@example.com");
+        let telegram = contact(ContactKind::Telegram, "4242");
+        ts.add_contact(ada.id(), &email, &Actor::System)
+            .await
+            .unwrap();
+        ts.add_contact(ada.id(), &telegram, &Actor::System)
+            .await
+            .unwrap();
+        assert_eq!(
+            ts.remove_contact(email.id, &Actor::System).await.unwrap(),
+            ada.id()
+        );
+        let values = |v: &super::ClientView| {
+            v.contacts
+                .iter()
+                .map(|c| c.value.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let expected = ["+14155552671", "4242"];
+        assert_eq!(values(&ts.client(ada.id()).await.unwrap()), expected);
+        let by_telegram = ts
+            .client_by_contact(&telegram.value)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(values(&by_telegram), expected);
+        assert!(ts.client_by_contact(&email.value).await.unwrap().is_none());
+        // A page of several clients gives each their own, in order.
+        let page = ts.clients_page(None, 10).await.unwrap();
+        let listed: Vec<_> = page.iter().map(values).collect();
+        assert_eq!(listed, [expected.to_vec(), vec!["+14155552672"]]);
+    }
 
     #[tokio::test]
     async fn names_that_start_with_the_search_come_first_then_word_matches_paged_alike() {

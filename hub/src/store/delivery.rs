@@ -515,7 +515,7 @@ impl TenantStore {
         let client = self
             .view_of(&mut response, 2)?
             .filter(|v| !v.client.is_deleted());
-        let chats: Vec<ChatRef> = response.take(4)?;
+        let chats: Vec<ChatRef> = response.take(5)?;
         let chat = match (&client, chats.into_iter().next()) {
             (Some(_), Some(c)) => Some(ChatId::from_uuid(uuid_part(&c.id, 1)?)),
             _ => None,

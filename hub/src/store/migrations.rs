@@ -46,6 +46,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sign_in_failures",
         include_str!("../../../schema/surql/0007_sign_in_failures.surql"),
     ),
+    (
+        8,
+        "client_contacts",
+        include_str!("../../../schema/surql/0008_client_contacts.surql"),
+    ),
 ];
 
 /// The version the schema has once every migration is applied.

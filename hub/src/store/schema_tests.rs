@@ -67,6 +67,52 @@ async fn migrations_are_applied_once_and_recorded() {
 }
 
 #[tokio::test]
+async fn clients_stored_before_contact_lists_get_theirs_in_the_order_added() {
+    let (_dir, store) = store().await;
+    let t = tenant(&store, "acme").await;
+    let ts = store.tenant(t);
+    let now = Utc::now();
+    let phone = Contact::new(
+        ContactValue::parse(ContactKind::Phone, "+14155552671", None).unwrap(),
+        None,
+        now,
+    )
+    .unwrap();
+    let email = Contact::new(
+        ContactValue::parse(ContactKind::Email, "ann@example.com", None).unwrap(),
+        None,
+        now + chrono::Duration::seconds(1),
+    )
+    .unwrap();
+    let ann = Client::new(t, "Ann", now).unwrap();
+    ts.create_client(&ann, &[phone, email], &Actor::System)
+        .await
+        .unwrap();
+    let bo = Client::new(t, "Bo", now).unwrap();
+    ts.create_client(&bo, &[], &Actor::System).await.unwrap();
+    // The database as it was at version 7: no list on any client.
+    raw(
+        &store,
+        "REMOVE FIELD contacts ON client; UPDATE client UNSET contacts; DELETE migration:8;",
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert!(ts.client(ann.id()).await.unwrap().contacts.is_empty());
+    super::migrations::apply(store.db()).await.unwrap();
+    let kinds: Vec<_> = ts
+        .client(ann.id())
+        .await
+        .unwrap()
+        .contacts
+        .iter()
+        .map(|c| c.value.kind())
+        .collect();
+    assert_eq!(kinds, [ContactKind::Phone, ContactKind::Email]);
+    assert!(ts.client(bo.id()).await.unwrap().contacts.is_empty());
+}
+
+#[tokio::test]
 async fn contact_values_are_unique_per_tenant_and_kind_in_the_schema() {
     let (_d, store) = store().await;
     let t = tenant(&store, "acme").await;
