@@ -111,7 +111,7 @@ pub async fn search_clients(db: &Db, t: Uuid, text: String) -> anyhow::Result<us
     rows.retain(|r| r.name_key.starts_with(&q));
     if rows.len() < 21 {
         rows = db
-            .query("SELECT *, search::score(1) AS score FROM client WHERE name_key @1@ $q AND tenant = $t AND live = true ORDER BY score DESC, name_key LIMIT 21")
+            .query("SELECT * FROM client WHERE name_key @1@ $q AND tenant = $t AND live = true LIMIT 21")
             .bind(("t", t))
             .bind(("q", q))
             .await?

@@ -47,8 +47,9 @@ impl Query {
         Ok(Client(view))
     }
 
-    /// Clients in name order, or those matching `search` (name words, or an
-    /// exact phone, e-mail or handle), best matches first.
+    /// Clients in name order, or those matching `search` (an exact phone,
+    /// e-mail or handle first, then names that start with it in name
+    /// order, then names with its words anywhere, oldest client first).
     async fn clients(
         &self,
         ctx: &Context<'_>,
