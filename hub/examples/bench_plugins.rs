@@ -163,6 +163,7 @@ async fn bench() -> anyhow::Result<()> {
                 recipient: "+14155550100",
                 idempotency_key: None,
                 user,
+                lease: None,
             },
             &Actor::System,
         )
@@ -176,15 +177,14 @@ async fn bench() -> anyhow::Result<()> {
         messages as f64 / queued.as_secs_f64()
     );
     let transports = hub::delivery::transports::Transports::new(host.clone(), store.clone());
-    let signal = hub::delivery::outbox::OutboxSignal::default();
-    hub::delivery::outbox::OutboxWorker::new(
+    let worker = hub::delivery::outbox::OutboxWorker::new(
         store.clone(),
         transports,
         config.delivery.clone(),
         None,
-        signal.clone(),
-    )
-    .spawn();
+    );
+    let signal = worker.signal();
+    worker.spawn();
     let start = Instant::now();
     signal.queued();
     while receiver.count() < messages {

@@ -262,15 +262,14 @@ async fn serve(mut config: Config, demo: bool) -> Result<()> {
             }
         }
     });
-    let outbox = hub::delivery::outbox::OutboxSignal::default();
-    hub::delivery::outbox::OutboxWorker::new(
+    let worker = hub::delivery::outbox::OutboxWorker::new(
         store.clone(),
         transports.clone(),
         config.delivery.clone(),
         Some(public.clone()),
-        outbox.clone(),
-    )
-    .spawn();
+    );
+    let outbox = worker.signal();
+    worker.spawn();
     let intake = Arc::new(hub::delivery::inbound::Intake {
         files: hub::files::FileStore::from_config(&config.files),
         default_region: config.contacts.default_region.clone(),

@@ -5,13 +5,19 @@
 //! never work on the same job at once. A process that dies mid-send leaves
 //! its lease to expire and the job is sent again: the provider may then see
 //! the message twice, with the same idempotency key (the message id).
+//!
+//! A message sent through this process while its worker has room is stored
+//! with its job already leased to the worker and handed to it directly:
+//! claiming it would be one more write to the database per message, and
+//! the write most likely to hold up the next request. Should the process
+//! stop first, the lease runs out and any hub claims the job.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore, mpsc};
 
 use super::transports::Transports;
 use super::website;
@@ -22,13 +28,46 @@ use crate::plugins::types::{OutboundMessage, SendError};
 use crate::store::delivery::OutboxJob;
 use crate::store::{Store, StoreError, TenantStore};
 
-/// Wakes the worker when a message is queued, so it does not wait for its poll.
-#[derive(Clone, Default)]
-pub struct OutboxSignal(Arc<Notify>);
+/// How a request that queued a message reaches this process's worker.
+#[derive(Clone)]
+pub struct OutboxSignal {
+    wake: Arc<Notify>,
+    handoff: mpsc::Sender<OutboxJob>,
+    owner: Arc<str>,
+    lease: chrono::Duration,
+}
 
 impl OutboxSignal {
+    /// Wakes the worker to claim what was queued, so it does not wait for
+    /// its poll.
     pub fn queued(&self) {
-        self.0.notify_one();
+        self.wake.notify_one();
+    }
+
+    /// Room in the worker for one more job, when it has some: store the job
+    /// leased to [`Handoff::owner`] until [`Handoff::until`], then hand it
+    /// over. Dropped unused, the room is given back.
+    pub fn reserve(&self) -> Option<Handoff<'_>> {
+        let permit = self.handoff.try_reserve().ok()?;
+        Some(Handoff {
+            permit,
+            owner: &self.owner,
+            until: Utc::now() + self.lease,
+        })
+    }
+}
+
+/// Room in the worker for a job being stored (see [`OutboxSignal::reserve`]).
+pub struct Handoff<'a> {
+    permit: mpsc::Permit<'a, OutboxJob>,
+    pub owner: &'a str,
+    pub until: DateTime<Utc>,
+}
+
+impl Handoff<'_> {
+    /// Gives the stored job to the worker.
+    pub fn deliver(self, job: OutboxJob) {
+        self.permit.send(job);
     }
 }
 
@@ -39,6 +78,7 @@ pub struct OutboxWorker {
     owner: String,
     public_url: Option<String>,
     signal: OutboxSignal,
+    handed: mpsc::Receiver<OutboxJob>,
 }
 
 /// What to do with a job after an attempt.
@@ -66,23 +106,57 @@ impl OutboxWorker {
         transports: Transports,
         config: DeliveryConfig,
         public_url: Option<String>,
-        signal: OutboxSignal,
     ) -> Self {
+        let owner = format!("hub-{}", uuid::Uuid::now_v7());
+        let (handoff, handed) = mpsc::channel(config.concurrency.max(1));
+        let signal = OutboxSignal {
+            wake: Arc::default(),
+            handoff,
+            owner: owner.as_str().into(),
+            lease: chrono::Duration::seconds(config.lease_secs as i64),
+        };
         Self {
             store,
             transports,
             config,
-            owner: format!("hub-{}", uuid::Uuid::now_v7()),
+            owner,
             public_url,
             signal,
+            handed,
         }
     }
 
-    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move { self.run().await })
+    /// What requests that queue messages hold to reach this worker.
+    pub fn signal(&self) -> OutboxSignal {
+        self.signal.clone()
     }
 
-    async fn run(self) {
+    pub fn spawn(mut self) -> tokio::task::JoinHandle<()> {
+        let (_, closed) = mpsc::channel(1);
+        let handed = std::mem::replace(&mut self.handed, closed);
+        let worker = Arc::new(self);
+        tokio::spawn(worker.clone().deliver_handed(handed));
+        tokio::spawn(async move { worker.run().await })
+    }
+
+    /// Delivers the jobs handed over by requests, as many at once as the
+    /// worker delivers claimed ones; while all are busy the channel fills
+    /// and requests store their jobs for claiming instead.
+    async fn deliver_handed(self: Arc<Self>, mut handed: mpsc::Receiver<OutboxJob>) {
+        let room = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+        while let Some(job) = handed.recv().await {
+            let Ok(permit) = room.clone().acquire_owned().await else {
+                return;
+            };
+            let worker = self.clone();
+            tokio::spawn(async move {
+                worker.deliver(job).await;
+                drop(permit);
+            });
+        }
+    }
+
+    async fn run(&self) {
         let poll = Duration::from_millis(self.config.poll_ms);
         let lease = chrono::Duration::seconds(self.config.lease_secs as i64);
         loop {
@@ -107,7 +181,7 @@ impl OutboxWorker {
                 Err(e) => tracing::error!("cannot read the outbox: {e}"),
             }
             tokio::select! {
-                () = self.signal.0.notified() => {}
+                () = self.signal.wake.notified() => {}
                 () = tokio::time::sleep(poll) => {}
             }
         }

@@ -644,3 +644,81 @@ impl TenantStore {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, Utc};
+
+    use crate::domain::client::Client;
+    use crate::domain::events::Actor;
+    use crate::domain::ids::UserId;
+    use crate::domain::message::{Message, Sender, Transport};
+    use crate::store::messages::Outgoing;
+    use crate::store::schema_tests::{store, tenant};
+
+    #[tokio::test]
+    async fn a_job_stored_leased_is_claimed_by_no_one_else_until_its_lease_ends() {
+        let (_d, store) = store().await;
+        let t = tenant(&store, "acme").await;
+        let ts = store.tenant(t);
+        let client = Client::new(t, "Ann", Utc::now()).unwrap();
+        ts.create_client(&client, &[], &Actor::System)
+            .await
+            .unwrap();
+        let (chat, _) = ts
+            .open_chat(client.id(), None, &Actor::System)
+            .await
+            .unwrap();
+        let user = UserId::new();
+        let queue = |owner: Option<&'static str>| {
+            let ts = ts.clone();
+            let chat = chat.chat.id();
+            async move {
+                let m = Message::new(
+                    chat,
+                    "hello",
+                    Sender::User {
+                        user_id: user,
+                        name: "Ed".into(),
+                    },
+                    Transport::Sms,
+                    vec![],
+                    Utc::now(),
+                )
+                .unwrap();
+                let until = Utc::now() + Duration::seconds(30);
+                let out = Outgoing {
+                    message: &m,
+                    recipient: "+14155550100",
+                    idempotency_key: None,
+                    user,
+                    lease: owner.map(|o| (o, until)),
+                };
+                ts.queue_message(out, &Actor::System).await.unwrap()
+            }
+        };
+        let handed = queue(Some("hub-a")).await;
+        let claimable = queue(None).await;
+        assert_eq!(handed.tenant, t.uuid());
+        assert_eq!(handed.attempts, 0);
+        let now = Utc::now();
+        let claimed = store
+            .claim_outbox("hub-b", now, now + Duration::seconds(30), 10)
+            .await
+            .unwrap();
+        let ids: Vec<_> = claimed.iter().map(|j| j.id.clone()).collect();
+        assert_eq!(
+            ids,
+            std::slice::from_ref(&claimable.id),
+            "only the job without a lease"
+        );
+        // Its holder stopped: once the lease has run out, another claims it.
+        let later = now + Duration::seconds(31);
+        let claimed = store
+            .claim_outbox("hub-b", later, later + Duration::seconds(30), 10)
+            .await
+            .unwrap();
+        let ids: Vec<_> = claimed.iter().map(|j| j.id.clone()).collect();
+        assert_eq!(ids, [handed.id, claimable.id], "both leases have run out");
+    }
+}

@@ -6,6 +6,7 @@ use surrealdb::types::{RecordId, SurrealValue, Value};
 use uuid::Uuid;
 
 use super::TenantStore;
+use super::delivery::OutboxJob;
 use super::error::{StoreError, StoreResult};
 use super::page::Page;
 use super::ranks::{chat_rank, newest_first};
@@ -170,6 +171,9 @@ pub struct Outgoing<'a> {
     pub recipient: &'a str,
     pub idempotency_key: Option<&'a str>,
     pub user: UserId,
+    /// Stores the job leased to this owner until then, for a worker that
+    /// takes it from the caller rather than claiming it.
+    pub lease: Option<(&'a str, DateTime<Utc>)>,
 }
 
 impl TenantStore {
@@ -280,7 +284,8 @@ impl TenantStore {
     /// Stores an outbound message as `queued` with its outbox job, the
     /// sender's membership, the chat summary and the audit event, in one
     /// transaction.
-    pub async fn queue_message(&self, out: Outgoing<'_>, actor: &Actor) -> StoreResult<()> {
+    /// Stores an outbound message and its delivery job; returns the job.
+    pub async fn queue_message(&self, out: Outgoing<'_>, actor: &Actor) -> StoreResult<OutboxJob> {
         let m = out.message;
         let mut b = self.batch();
         if let Some(key) = out.idempotency_key {
@@ -293,17 +298,20 @@ impl TenantStore {
             ));
         }
         self.push_message(&mut b, m);
-        let job = b.bind(rid(
+        let job_id = rid(
             "outbox",
             [uuid_value(self.tenant.uuid()), uuid_value(m.id().uuid())],
-        ));
+        );
+        let job = b.bind(job_id.clone());
         let chat = b.bind(m.chat().uuid());
         let msg = b.bind(m.id().uuid());
         let transport = b.bind(m.transport().as_str());
         let recipient = b.bind(out.recipient.to_owned());
         let at = b.bind(m.created_at());
+        let owner = b.bind(out.lease.map(|(owner, _)| owner.to_owned()));
+        let until = b.bind(out.lease.map(|(_, until)| until));
         b.push(format!(
-            "CREATE {job} CONTENT {{ tenant: $tenant, chat: {chat}, message: {msg}, transport: {transport}, recipient: {recipient}, state: 'pending', attempts: 0, next_attempt_at: {at}, created_at: {at} }} RETURN NONE"
+            "CREATE {job} CONTENT {{ tenant: $tenant, chat: {chat}, message: {msg}, transport: {transport}, recipient: {recipient}, state: 'pending', attempts: 0, next_attempt_at: {at}, created_at: {at}, lease_owner: {owner}, lease_until: {until} }} RETURN NONE"
         ));
         self.push_member(
             &mut b,
@@ -324,7 +332,15 @@ impl TenantStore {
             m.created_at(),
         );
         self.run(b).await?;
-        Ok(())
+        Ok(OutboxJob {
+            id: job_id,
+            tenant: self.tenant.uuid(),
+            chat: m.chat().uuid(),
+            message: m.id().uuid(),
+            transport: m.transport().as_str().to_owned(),
+            recipient: out.recipient.to_owned(),
+            attempts: 0,
+        })
     }
 
     /// Stores a message that came in from the client, creating the chat

@@ -937,15 +937,21 @@ async fn queue(
         vec![],
         Utc::now(),
     )?;
+    let outbox = &state(ctx).outbox;
+    let handoff = outbox.reserve();
     let out = Outgoing {
         message: &message,
         recipient: contact.value.as_str(),
         idempotency_key: key,
         user: p.user.id,
+        lease: handoff.as_ref().map(|h| (h.owner, h.until)),
     };
     match store.queue_message(out, &p.actor()).await {
-        Ok(()) => {
-            state(ctx).outbox.queued();
+        Ok(job) => {
+            match handoff {
+                Some(h) => h.deliver(job),
+                None => outbox.queued(),
+            }
             Ok(message)
         }
         // A concurrent request with the same key won the race: return its message.
