@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 use tokio::sync::{Notify, Semaphore, mpsc};
 
 use super::transports::Transports;
@@ -78,7 +77,12 @@ pub struct OutboxWorker {
     owner: String,
     public_url: Option<String>,
     signal: OutboxSignal,
-    handed: mpsc::Receiver<OutboxJob>,
+    /// Taken by [`Self::spawn`].
+    handed: Option<mpsc::Receiver<OutboxJob>>,
+    /// One permit per delivery in flight, claimed or handed over: at most
+    /// `delivery.concurrency`, which is also how many messages a hub that
+    /// stops mid-send may have sent without recording it.
+    room: Arc<Semaphore>,
 }
 
 /// What to do with a job after an attempt.
@@ -115,6 +119,7 @@ impl OutboxWorker {
             owner: owner.as_str().into(),
             lease: chrono::Duration::seconds(config.lease_secs as i64),
         };
+        let room = Arc::new(Semaphore::new(config.concurrency.max(1)));
         Self {
             store,
             transports,
@@ -122,7 +127,8 @@ impl OutboxWorker {
             owner,
             public_url,
             signal,
-            handed,
+            handed: Some(handed),
+            room,
         }
     }
 
@@ -132,44 +138,56 @@ impl OutboxWorker {
     }
 
     pub fn spawn(mut self) -> tokio::task::JoinHandle<()> {
-        let (_, closed) = mpsc::channel(1);
-        let handed = std::mem::replace(&mut self.handed, closed);
+        let handed = self.handed.take();
         let worker = Arc::new(self);
-        tokio::spawn(worker.clone().deliver_handed(handed));
+        if let Some(handed) = handed {
+            tokio::spawn(worker.clone().deliver_handed(handed));
+        }
         tokio::spawn(async move { worker.run().await })
     }
 
-    /// Delivers the jobs handed over by requests, as many at once as the
-    /// worker delivers claimed ones; while all are busy the channel fills
-    /// and requests store their jobs for claiming instead.
+    /// Delivers the jobs handed over by requests; while every delivery slot
+    /// is busy the channel fills and requests store their jobs for claiming
+    /// instead.
     async fn deliver_handed(self: Arc<Self>, mut handed: mpsc::Receiver<OutboxJob>) {
-        let room = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         while let Some(job) = handed.recv().await {
-            let Ok(permit) = room.clone().acquire_owned().await else {
-                return;
-            };
-            let worker = self.clone();
-            tokio::spawn(async move {
-                worker.deliver(job).await;
-                drop(permit);
-            });
+            self.clone().start(job).await;
         }
     }
 
-    async fn run(&self) {
+    /// Starts delivering `job` once a delivery slot is free.
+    async fn start(self: Arc<Self>, job: OutboxJob) {
+        let Ok(slot) = self.room.clone().acquire_owned().await else {
+            return;
+        };
+        tokio::spawn(async move {
+            self.deliver(job).await;
+            drop(slot);
+        });
+    }
+
+    async fn run(self: Arc<Self>) {
         let poll = Duration::from_millis(self.config.poll_ms);
         let lease = chrono::Duration::seconds(self.config.lease_secs as i64);
         loop {
+            let free = self.room.available_permits();
+            if free == 0 {
+                // Claim only what can be delivered at once: wait for a slot.
+                if self.room.acquire().await.is_err() {
+                    return;
+                }
+                continue;
+            }
             let now = Utc::now();
             match self
                 .store
-                .claim_outbox(&self.owner, now, now + lease, self.config.concurrency)
+                .claim_outbox(&self.owner, now, now + lease, free)
                 .await
             {
                 Ok(jobs) if !jobs.is_empty() => {
-                    futures_util::stream::iter(jobs)
-                        .for_each_concurrent(self.config.concurrency, |job| self.deliver(job))
-                        .await;
+                    for job in jobs {
+                        self.clone().start(job).await;
+                    }
                     continue;
                 }
                 Ok(_) => {}
