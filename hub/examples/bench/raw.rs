@@ -50,13 +50,6 @@ struct IdRow {
 
 #[derive(SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
-struct NamedRow {
-    name_key: String,
-    contacts: Vec<RecordId>,
-}
-
-#[derive(SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
 struct ChatRow {
     client: Uuid,
 }
@@ -97,36 +90,30 @@ pub async fn client_by_contact(
     Ok(())
 }
 
-/// Name search with the hub's indexes and order, then the matches' contacts.
+/// Name search with the hub's indexes, order and round trip: names starting
+/// with the text from the name-ordered index first, full-text search only
+/// when those do not fill the page, then the matches' contacts.
 pub async fn search_clients(db: &Db, t: Uuid, text: String) -> anyhow::Result<usize> {
-    // Names starting with the text from the name-ordered index first, full-text
-    // search only when those do not fill the page, as the hub searches.
-    let q = text.to_lowercase();
-    let mut rows: Vec<NamedRow> = db
-        .query("SELECT * FROM client WHERE tenant = $t AND live = true AND list_key > $q ORDER BY list_key LIMIT 21")
+    let mut r = db
+        .query(
+            "LET $next = SELECT * FROM client WHERE tenant = $t AND live = true AND list_key > $q ORDER BY list_key LIMIT 21;
+             LET $prefixed = $next[WHERE string::starts_with(name_key, $q)];
+             LET $limit = 21 + array::len($prefixed);
+             LET $words = IF array::len($prefixed) < 21 {
+                 SELECT * FROM client WHERE name_key @1@ $q AND tenant = $t AND live = true LIMIT $limit
+             } ELSE { [] };
+             RETURN $prefixed;
+             RETURN $words;
+             LET $listed = array::flatten(array::concat($prefixed, $words).contacts);
+             SELECT * FROM $listed",
+        )
         .bind(("t", t))
-        .bind(("q", q.clone()))
-        .await?
-        .take(0)?;
-    rows.retain(|r| r.name_key.starts_with(&q));
-    if rows.len() < 21 {
-        rows = db
-            .query("SELECT * FROM client WHERE name_key @1@ $q AND tenant = $t AND live = true LIMIT 21")
-            .bind(("t", t))
-            .bind(("q", q))
-            .await?
-            .take(0)?;
-    }
-    // The matches' contacts by record id, in one statement.
-    let contacts: Vec<RecordId> = rows.iter().flat_map(|r| r.contacts.clone()).collect();
-    if !contacts.is_empty() {
-        let _: Value = db
-            .query("SELECT * FROM $ids")
-            .bind(("ids", contacts))
-            .await?
-            .take(0)?;
-    }
-    Ok(rows.len())
+        .bind(("q", text.to_lowercase()))
+        .await?;
+    let prefixed: Vec<IdRow> = r.take(4)?;
+    let words: Vec<IdRow> = r.take(5)?;
+    let _: Value = r.take(7)?;
+    Ok((prefixed.len() + words.len()).min(21))
 }
 
 /// The first page of the chat list with each chat's client (its contacts
