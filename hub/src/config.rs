@@ -195,11 +195,12 @@ pub struct DeliveryConfig {
     /// First retry delay; it doubles each attempt (with jitter).
     pub backoff_ms: u64,
     pub max_backoff_ms: u64,
-    /// How long a claimed job is reserved for the hub process that claimed it.
+    /// How long a job is reserved for the hub process that claimed it, or
+    /// whose worker a send handed it to.
     pub lease_secs: u64,
     /// How often the outbox is checked when nothing wakes the worker.
     pub poll_ms: u64,
-    /// Jobs handled at once by this process.
+    /// Jobs handled at once by this process, claimed or handed over.
     pub concurrency: usize,
 }
 
