@@ -499,16 +499,26 @@ impl TenantStore {
         Ok(all.into_iter().skip(offset).take(limit).collect())
     }
 
-    /// The live clients with any of `values`, in their order, in two round
-    /// trips however many there are (the text of a search may read as a
-    /// handle on several networks).
+    /// The live clients with any of `values`, in their order, with their
+    /// contacts, in one round trip however many there are (the text of a
+    /// search may read as a handle on several networks).
     async fn clients_with_contacts(&self, values: &[ContactValue]) -> StoreResult<Vec<ClientView>> {
         if values.is_empty() {
             return Ok(Vec::new());
         }
-        let sql: String = (0..values.len())
-            .map(|i| format!("SELECT VALUE client FROM contact WHERE tenant = $tenant AND kind = $kind{i} AND value = $value{i};"))
+        let n = values.len();
+        let mut sql: String = (0..n)
+            .map(|i| format!("LET $found{i} = SELECT VALUE type::record('client', [$tenant, client]) FROM contact WHERE tenant = $tenant AND kind = $kind{i} AND value = $value{i};"))
             .collect();
+        let found: Vec<String> = (0..n).map(|i| format!("$found{i}")).collect();
+        sql.push_str(&format!(
+            "LET $ids = array::distinct(array::flatten([{}]));
+             LET $rows = SELECT * FROM $ids WHERE live = true;
+             RETURN $rows;
+             LET $listed = array::flatten($rows.contacts);
+             SELECT * FROM $listed",
+            found.join(", ")
+        ));
         let mut query = self.db().query(sql).bind(("tenant", self.tenant.uuid()));
         for (i, v) in values.iter().enumerate() {
             query = query
@@ -516,19 +526,9 @@ impl TenantStore {
                 .bind((format!("value{i}"), v.as_str().to_owned()));
         }
         let mut response = query.await?;
-        let mut ids: Vec<ClientId> = Vec::new();
-        for i in 0..values.len() {
-            let found: Vec<Uuid> = response.take(i)?;
-            for id in found.into_iter().map(ClientId::from_uuid) {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
-        }
-        let mut views = self.clients_by_id(&ids, true).await?;
-        views.retain(|v| !v.client.is_deleted());
-        views.sort_by_key(|v| ids.iter().position(|id| *id == v.client.id()));
-        Ok(views)
+        let rows: Vec<ClientRow> = response.take(n + 2)?;
+        let contacts: Vec<ContactRow> = response.take(n + 4)?;
+        self.views_of(rows, contacts)
     }
 
     /// The first `n` live clients matching `text` by name: those whose name
