@@ -371,3 +371,63 @@ async fn plugin_settings_saved_through_one_hub_apply_on_the_other() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_token_revoked_or_a_user_changed_through_one_hub_holds_on_the_other() {
+    let server = Surreal::start();
+    let (data_a, data_b) = (DataDir::new(), DataDir::new());
+    let a = hub(&server, &data_a, &[]);
+    let b = hub(&server, &data_b, &[]);
+    let admin_token = admin(&a).await;
+    let lead = a
+        .user_with_role(&admin_token, "default", "lead@example.com", "TEAM_LEAD")
+        .await;
+    const ME: &str = "{ me { id role } }";
+    // Hub B authenticates both tokens, and so keeps what it read of them.
+    let me = b.gql(Some(&lead), ME, json!({})).await.ok()["me"].clone();
+    assert_eq!(me["role"], "TEAM_LEAD");
+    assert_eq!(
+        b.gql(Some(&admin_token), ME, json!({})).await.ok()["me"]["role"],
+        "ADMIN"
+    );
+
+    // The lead is demoted and the admin signs out, both through hub A …
+    a.gql(
+        Some(&admin_token),
+        "mutation($id: ID!) { updateUser(id: $id, input: { role: SALES_REP }) { role } }",
+        json!({ "id": me["id"] }),
+    )
+    .await
+    .ok();
+    a.gql(Some(&admin_token), "mutation { signOut }", json!({}))
+        .await
+        .ok();
+    // … which hub A applies at once …
+    assert_eq!(
+        a.gql(Some(&lead), ME, json!({})).await.ok()["me"]["role"],
+        "SALES_REP"
+    );
+    assert_eq!(
+        a.gql(Some(&admin_token), ME, json!({})).await.code(),
+        "UNAUTHENTICATED"
+    );
+    // … and hub B once it reads both from the log (every 50 ms), long before
+    // it would read the tokens again anyway (10 s).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let role = b.gql(Some(&lead), ME, json!({})).await.ok()["me"]["role"].clone();
+        let admin = b.gql(Some(&admin_token), ME, json!({})).await;
+        let admin_code = admin.body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or("signed in")
+            .to_owned();
+        if role == "SALES_REP" && admin_code == "UNAUTHENTICATED" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hub B still has the lead as {role} and the admin's token as {admin_code}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -255,10 +255,16 @@ async fn serve(mut config: Config, demo: bool) -> Result<()> {
     let plugins = load_plugins(&config).await?;
     let transports = hub::delivery::transports::Transports::new(plugins, store.clone());
     bus.observe({
-        let transports = transports.clone();
+        use hub::domain::events::EventKind;
+        let (transports, store) = (transports.clone(), store.clone());
         move |event| {
-            if event.kind == hub::domain::events::EventKind::PluginConfigured.as_str() {
+            let kind = event.kind.as_str();
+            if kind == EventKind::PluginConfigured.as_str() {
                 transports.forget(event.tenant);
+            }
+            // Written through another hub: this one forgets what it kept.
+            if kind == EventKind::TokenRevoked.as_str() || kind == EventKind::UserUpdated.as_str() {
+                store.forget_tokens(event.tenant);
             }
         }
     });

@@ -30,7 +30,7 @@ pub async fn caller_from_header(state: &AppState, value: &str) -> Result<Caller,
             "the Authorization header must be `Bearer <token>`".into(),
         ));
     };
-    let Some((token, user)) = state
+    let Some(found) = state
         .store
         .token_and_user(&hash_token(secret.trim()))
         .await?
@@ -39,6 +39,7 @@ pub async fn caller_from_header(state: &AppState, value: &str) -> Result<Caller,
             "the token is not known; sign in again".into(),
         ));
     };
+    let (token, user) = &*found;
     let now = Utc::now();
     if token.revoked_at.is_some() {
         return Ok(Caller::Rejected(
@@ -57,7 +58,7 @@ pub async fn caller_from_header(state: &AppState, value: &str) -> Result<Caller,
         return Ok(Caller::Rejected("this user is deactivated".into()));
     }
     Ok(Caller::Authenticated(Principal {
-        user,
+        user: user.clone(),
         token_id: token.id,
     }))
 }

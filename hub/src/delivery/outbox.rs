@@ -74,7 +74,6 @@ pub struct OutboxWorker {
     store: Store,
     transports: Transports,
     config: DeliveryConfig,
-    owner: String,
     public_url: Option<String>,
     signal: OutboxSignal,
     /// Taken by [`Self::spawn`].
@@ -111,12 +110,12 @@ impl OutboxWorker {
         config: DeliveryConfig,
         public_url: Option<String>,
     ) -> Self {
-        let owner = format!("hub-{}", uuid::Uuid::now_v7());
         let (handoff, handed) = mpsc::channel(config.concurrency.max(1));
         let signal = OutboxSignal {
             wake: Arc::default(),
             handoff,
-            owner: owner.as_str().into(),
+            // The name the worker's leases are taken in.
+            owner: format!("hub-{}", uuid::Uuid::now_v7()).into(),
             lease: chrono::Duration::seconds(config.lease_secs as i64),
         };
         let room = Arc::new(Semaphore::new(config.concurrency.max(1)));
@@ -124,7 +123,6 @@ impl OutboxWorker {
             store,
             transports,
             config,
-            owner,
             public_url,
             signal,
             handed: Some(handed),
@@ -181,7 +179,7 @@ impl OutboxWorker {
             let now = Utc::now();
             match self
                 .store
-                .claim_outbox(&self.owner, now, now + lease, free)
+                .claim_outbox(&self.signal.owner, now, now + lease, free)
                 .await
             {
                 Ok(jobs) if !jobs.is_empty() => {

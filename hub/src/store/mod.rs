@@ -12,6 +12,7 @@ mod error;
 pub mod events;
 pub mod gdpr;
 pub mod import;
+mod known_tokens;
 pub mod messages;
 mod migrations;
 mod page;
@@ -60,6 +61,8 @@ pub struct Store {
     db: Arc<Surreal<Any>>,
     /// This process's writers of the event log (see [`LogWriters`]).
     log: Arc<LogWriters>,
+    /// Tokens and their users as last read (see [`known_tokens`]).
+    known_tokens: Arc<known_tokens::KnownTokens>,
 }
 
 impl Store {
@@ -84,6 +87,7 @@ impl Store {
         let store = Self {
             db: Arc::new(db),
             log: Arc::default(),
+            known_tokens: Arc::default(),
         };
         migrations::apply(&store.db).await?;
         Ok(store)
@@ -95,6 +99,7 @@ impl Store {
             db: self.db.clone(),
             tenant,
             log: self.log.clone(),
+            known_tokens: self.known_tokens.clone(),
         }
     }
 
@@ -125,6 +130,7 @@ pub struct TenantStore {
     db: Arc<Surreal<Any>>,
     tenant: TenantId,
     log: Arc<LogWriters>,
+    known_tokens: Arc<known_tokens::KnownTokens>,
 }
 
 impl TenantStore {
@@ -142,6 +148,7 @@ impl TenantStore {
         Store {
             db: self.db.clone(),
             log: self.log.clone(),
+            known_tokens: self.known_tokens.clone(),
         }
     }
 

@@ -3,15 +3,17 @@
 //! Only the SHA-256 of a token is stored, as the record key, so a token is
 //! found in one key lookup and a database leak reveals no usable token.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use surrealdb::types::{RecordId, RecordIdKey, SurrealValue};
 use uuid::Uuid;
 
 use super::error::StoreResult;
+use super::known_tokens::Found;
 use super::{Store, TenantStore};
 use crate::domain::events::{Actor, DomainEvent, EventKind};
 use crate::domain::ids::{TenantId, UserId};
-use crate::domain::user::User;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -86,12 +88,14 @@ fn token_rid(hash_hex: &str) -> RecordId {
 impl Store {
     /// Looks a token up by its hash, whatever its tenant (the token is what
     /// tells the hub which tenant a request belongs to), with its user
-    /// (`None` when the user no longer exists), in one round trip: every
-    /// authenticated request starts with this.
-    pub async fn token_and_user(
-        &self,
-        hash_hex: &str,
-    ) -> StoreResult<Option<(TokenRecord, Option<User>)>> {
+    /// (`None` when the user no longer exists). Every authenticated request
+    /// starts with this, so what was read is kept for a few seconds (see
+    /// [`super::known_tokens`]); otherwise one round trip.
+    pub async fn token_and_user(&self, hash_hex: &str) -> StoreResult<Option<Found>> {
+        if let Some(found) = self.known_tokens.get(hash_hex) {
+            return Ok(Some(found));
+        }
+        let generation = self.known_tokens.generation();
         let mut response = self
             .db()
             .query(
@@ -110,7 +114,15 @@ impl Store {
             Some(row) => Some(row.into_domain(token.tenant)?.0),
             None => None,
         };
-        Ok(Some((token, user)))
+        let found = Arc::new((token, user));
+        self.known_tokens.keep(hash_hex, generation, found.clone());
+        Ok(Some(found))
+    }
+
+    /// Forgets what is kept of `tenant`'s tokens and users: the log says one
+    /// was revoked or changed through another hub.
+    pub fn forget_tokens(&self, tenant: TenantId) {
+        self.known_tokens.forget(tenant);
     }
 }
 
@@ -204,7 +216,10 @@ impl TenantStore {
             ),
             now,
         );
-        self.run(b).await?;
+        let done = self.run(b).await;
+        // Whatever the outcome: a failed commit may still have been applied.
+        self.known_tokens.forget(self.tenant);
+        done?;
         Ok(())
     }
 }

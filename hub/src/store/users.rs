@@ -165,7 +165,12 @@ impl TenantStore {
             ),
             now,
         );
-        self.run(b).await?;
+        let done = self.run(b).await;
+        // The user's role, active flag or tokens changed: no request may be
+        // authenticated with what was read before (a failed commit may
+        // still have been applied).
+        self.known_tokens.forget(self.tenant);
+        done?;
         Ok(())
     }
 }
