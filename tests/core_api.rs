@@ -349,6 +349,79 @@ async fn a_retried_send_with_the_same_idempotency_key_is_a_no_op() {
 }
 
 #[tokio::test]
+async fn chat_history_pages_newest_first_with_cursors() {
+    let (_d, hub, token) = admin_hub().await;
+    let c = hub
+        .create_client(&token, json!({ "firstName": "Pia", "contacts": [{ "kind": "PHONE", "value": "+14155552672" }] }))
+        .await;
+    let chat = hub.open_chat(&token, c["id"].as_str().unwrap()).await;
+    for n in 1..=5 {
+        hub.gql(
+            Some(&token),
+            SEND,
+            json!({ "i": { "chatId": chat, "text": format!("note {n}") } }),
+        )
+        .await
+        .ok();
+    }
+    // The inbox's own query: the chat and a page of its history together.
+    const PAGE: &str = "query($id: ID!, $before: String) { chat(id: $id) { id messages(first: 2, before: $before) { liveCursor pageInfo { hasNextPage endCursor } nodes { text } } } }";
+    let (mut texts, mut before, mut pages) = (Vec::new(), Value::Null, 0);
+    loop {
+        let r = hub
+            .gql(Some(&token), PAGE, json!({ "id": chat, "before": before }))
+            .await;
+        let page = &r.ok()["chat"]["messages"];
+        assert_eq!(r.ok()["chat"]["id"], chat);
+        assert!(page["liveCursor"].as_str().unwrap().parse::<i64>().unwrap() > 0);
+        texts.extend(
+            page["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["text"].as_str().unwrap().to_owned()),
+        );
+        pages += 1;
+        if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        before = page["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(texts, ["note 5", "note 4", "note 3", "note 2", "note 1"]);
+
+    // Two pages of one chat in one query, each with its own arguments.
+    let r = hub
+        .gql(
+            Some(&token),
+            "query($id: ID!) { chat(id: $id) { newest: messages(first: 1) { nodes { text } } oldest: messages(first: 5) { nodes { text } } } }",
+            json!({ "id": chat }),
+        )
+        .await;
+    assert_eq!(r.ok()["chat"]["newest"]["nodes"][0]["text"], "note 5");
+    assert_eq!(r.ok()["chat"]["oldest"]["nodes"][4]["text"], "note 1");
+
+    // Bad arguments are refused with the argument named.
+    let r = hub
+        .gql(
+            Some(&token),
+            "query($id: ID!) { chat(id: $id) { id messages(first: 0) { nodes { text } } } }",
+            json!({ "id": chat }),
+        )
+        .await;
+    assert_eq!(r.code(), "VALIDATION");
+    assert_eq!(r.field(), Some("first"));
+    let r = hub
+        .gql(
+            Some(&token),
+            "query($id: ID!) { chat(id: $id) { id messages(first: 2, before: \"nonsense\") { nodes { text } } } }",
+            json!({ "id": chat }),
+        )
+        .await;
+    assert_eq!(r.field(), Some("before"));
+}
+
+#[tokio::test]
 async fn templates_are_static_text_usable_on_any_transport() {
     let (_d, hub, token) = admin_hub().await;
     let t = hub

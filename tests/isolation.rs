@@ -81,6 +81,10 @@ async fn another_tenants_ids_are_never_found() {
         ),
         ("chat", "query($chat: ID!) { chat(id: $chat) { id } }"),
         (
+            "chat with its history",
+            "query($chat: ID!) { chat(id: $chat) { id messages(first: 10) { liveCursor nodes { text } } } }",
+        ),
+        (
             "template",
             "query($template: ID!) { template(id: $template) { text } }",
         ),

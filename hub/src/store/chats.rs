@@ -29,7 +29,7 @@ pub struct ChatView {
 
 #[derive(SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
-struct ChatRow {
+pub(super) struct ChatRow {
     id: RecordId,
     client: Uuid,
     created_at: DateTime<Utc>,
@@ -41,7 +41,7 @@ struct ChatRow {
 }
 
 impl ChatRow {
-    fn into_domain(self, store: &TenantStore) -> StoreResult<ChatView> {
+    pub(super) fn into_domain(self, store: &TenantStore) -> StoreResult<ChatView> {
         Ok(ChatView {
             chat: Chat::restore(
                 ChatId::from_uuid(uuid_part(&self.id, 1)?),

@@ -6,8 +6,10 @@ use surrealdb::types::{RecordId, SurrealValue, Value};
 use uuid::Uuid;
 
 use super::TenantStore;
+use super::chats::{ChatRow, ChatView};
 use super::delivery::OutboxJob;
 use super::error::{StoreError, StoreResult};
+use super::events::LOG_POSITION;
 use super::page::Page;
 use super::ranks::{chat_rank, newest_first};
 use super::records::{rid, uuid_part, uuid_value};
@@ -424,6 +426,53 @@ impl TenantStore {
             .map(MessageRow::into_domain)
             .collect::<StoreResult<_>>()?;
         Ok((messages, seq))
+    }
+
+    /// A live chat and a page of its history (see [`Self::messages_page_at`])
+    /// in one round trip: what opening a chat reads.
+    pub async fn chat_with_messages(
+        &self,
+        chat: ChatId,
+        before: Option<MessageId>,
+        limit: usize,
+        position: bool,
+    ) -> StoreResult<(ChatView, Vec<Message>, Option<i64>)> {
+        let (page, vars) = Page::new(self.tenant, "message", "rank")
+            .equals("chat", chat.uuid())
+            .after(before.map(|b| newest_first(b.uuid())))
+            .statement(limit);
+        let first = if position {
+            format!("{LOG_POSITION};")
+        } else {
+            String::new()
+        };
+        let mut response = self
+            .db()
+            .query(format!(
+                "{first} SELECT * FROM $chat_id WHERE client_deleted = false; {page}"
+            ))
+            .bind(vars)
+            .bind(("chat_id", self.chat_rid(chat)))
+            .await?;
+        let at = usize::from(position);
+        let seq = if position {
+            let seq: Vec<i64> = response.take(0)?;
+            Some(seq.first().copied().unwrap_or(0))
+        } else {
+            None
+        };
+        let chats: Vec<ChatRow> = response.take(at)?;
+        let view = chats
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound { what: "chat" })?
+            .into_domain(self)?;
+        let rows: Vec<MessageRow> = response.take(at + 1)?;
+        let messages = rows
+            .into_iter()
+            .map(MessageRow::into_domain)
+            .collect::<StoreResult<_>>()?;
+        Ok((view, messages, seq))
     }
 
     /// Messages whose text contains all of `query`'s words, best first.

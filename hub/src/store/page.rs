@@ -66,11 +66,27 @@ impl Page {
     /// before the page was read, in the same round trip: what a live list
     /// hands out as its cursor.
     pub async fn fetch_at<T: SurrealValue>(
-        mut self,
+        self,
         db: &Surreal<Any>,
         limit: usize,
         position: bool,
     ) -> StoreResult<(Vec<T>, Option<i64>)> {
+        let (page, vars) = self.statement(limit);
+        if !position {
+            return Ok((db.query(page).bind(vars).await?.take(0)?, None));
+        }
+        let mut response = db
+            .query(format!("{LOG_POSITION}; {page}"))
+            .bind(vars)
+            .await?;
+        let seq: Vec<i64> = response.take(0)?;
+        Ok((response.take(1)?, Some(seq.first().copied().unwrap_or(0))))
+    }
+
+    /// The page's statement and its variables, for a caller that reads
+    /// something else in the same round trip. The variables are `$tenant`,
+    /// `$limit`, `$after` and `$p<n>`.
+    pub fn statement(mut self, limit: usize) -> (String, BTreeMap<String, Value>) {
         let page = format!(
             "SELECT * FROM {} WHERE {} ORDER BY {} LIMIT $limit",
             self.table,
@@ -79,14 +95,6 @@ impl Page {
         );
         self.vars
             .insert("limit".to_owned(), (limit as i64).into_value());
-        if !position {
-            return Ok((db.query(page).bind(self.vars).await?.take(0)?, None));
-        }
-        let mut response = db
-            .query(format!("{LOG_POSITION}; {page}"))
-            .bind(self.vars)
-            .await?;
-        let seq: Vec<i64> = response.take(0)?;
-        Ok((response.take(1)?, Some(seq.first().copied().unwrap_or(0))))
+        (page, self.vars)
     }
 }

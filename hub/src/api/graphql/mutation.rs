@@ -489,7 +489,7 @@ impl Mutation {
         let id: ClientId = parse_id("clientId", &client_id)?;
         live_client(&store, id).await?;
         let (chat, _) = store.open_chat(id, Some(p.user.id), &p.actor()).await?;
-        Ok(Chat(chat, None))
+        Ok(Chat(chat, None, None))
     }
 
     /// Queues a message to the chat's client; delivery happens in the
@@ -625,7 +625,7 @@ impl Mutation {
         let up_to: MessageId = parse_id("upTo", &up_to)?;
         store.message(chat, up_to).await?;
         store.mark_read(chat, up_to, &p.actor()).await?;
-        Ok(Chat(store.chat(chat).await?, None))
+        Ok(Chat(store.chat(chat).await?, None, None))
     }
 
     async fn create_template(

@@ -1,7 +1,7 @@
 //! Queries.
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, ID, Object, Value};
 use chrono::DateTime;
 
 use super::connection::{
@@ -9,11 +9,11 @@ use super::connection::{
 };
 use super::context::{authorize, parse_id, principal, state};
 use super::types::{
-    ApiToken, AuditEvent, Chat, Client, ContactKind, Message, Template, Transport, User,
+    ApiToken, AuditEvent, Chat, Client, ContactKind, History, Message, Template, Transport, User,
 };
 use crate::api::error::{ApiError, ApiResult};
 use crate::domain::contact::{ContactKind as DomainKind, ContactValue};
-use crate::domain::ids::{ChatId, ClientId, TemplateId};
+use crate::domain::ids::{ChatId, ClientId, MessageId, TemplateId};
 use crate::domain::permissions::Action;
 use crate::store::chats::{ChatCursor, ChatFilter};
 use crate::store::clients::ClientCursor;
@@ -197,17 +197,37 @@ impl Query {
                 &v.chat.id().to_string(),
             ]);
             let client = clients.remove(&v.chat.client());
-            Edge::new(cursor, Chat(v, client))
+            Edge::new(cursor, Chat(v, client, None))
         }));
         Ok(conn)
     }
 
     async fn chat(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Chat> {
         let (_, store) = authorize(ctx, Action::ReadChats)?;
-        Ok(Chat(
-            store.chat(parse_id::<ChatId>("id", &id)?).await?,
-            None,
-        ))
+        let id = parse_id::<ChatId>("id", &id)?;
+        // Opening a chat asks for it and a page of its history: both are
+        // read in one round trip.
+        if let Some(HistoryAsked {
+            first,
+            limit,
+            before,
+            before_id,
+            live,
+        }) = history_asked(ctx)
+        {
+            let (view, rows, seq) = store
+                .chat_with_messages(id, before_id, limit + 1, live)
+                .await?;
+            let history = History {
+                first,
+                before,
+                live,
+                rows,
+                seq,
+            };
+            return Ok(Chat(view, None, Some(history)));
+        }
+        Ok(Chat(store.chat(id).await?, None, None))
     }
 
     /// Messages whose text contains every word of `query`, best matches first.
@@ -331,4 +351,45 @@ impl Query {
             .map(super::mutation::api_token)
             .collect())
     }
+}
+
+/// What the one `messages` field a query asks of the chat it reads asks for.
+struct HistoryAsked {
+    first: i32,
+    limit: usize,
+    before: Option<String>,
+    before_id: Option<MessageId>,
+    /// Whether `liveCursor` is asked.
+    live: bool,
+}
+
+/// The `messages` field the query asks of the chat, when it asks exactly
+/// one, with valid arguments; invalid ones are left for that field to report.
+fn history_asked(ctx: &Context<'_>) -> Option<HistoryAsked> {
+    let chat = ctx.field();
+    let mut asked = chat.selection_set().filter(|f| f.name() == "messages");
+    let field = asked.next()?;
+    if asked.next().is_some() {
+        return None;
+    }
+    let (mut first, mut before) = (50, None);
+    for (name, value) in field.arguments().ok()? {
+        match (name.as_str(), value) {
+            ("first", Value::Number(n)) => first = i32::try_from(n.as_i64()?).ok()?,
+            ("before", Value::String(s)) => before = Some(s),
+            ("before", Value::Null) => {}
+            _ => return None,
+        }
+    }
+    let before_id = match &before {
+        Some(c) => Some(parse_id::<MessageId>("before", c).ok()?),
+        None => None,
+    };
+    Some(HistoryAsked {
+        first,
+        limit: page_size(first).ok()?,
+        before,
+        before_id,
+        live: field.selection_set().any(|f| f.name() == "liveCursor"),
+    })
 }

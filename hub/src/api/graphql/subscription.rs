@@ -282,7 +282,7 @@ impl Subscription {
             Some(ChatEvent {
                 cursor: ev.seq().to_string(),
                 kind: ev.event.kind.clone(),
-                chat: Chat(chat.clone(), None),
+                chat: Chat(chat.clone(), None, None),
             })
         }))
     }

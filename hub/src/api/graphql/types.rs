@@ -218,7 +218,7 @@ impl Client {
         Ok(store
             .chat_of_client(self.0.client.id())
             .await?
-            .map(|c| Chat(c, None)))
+            .map(|c| Chat(c, None, None)))
     }
 }
 
@@ -400,8 +400,24 @@ pub struct Member {
     pub created_at: DateTime<Utc>,
 }
 
-/// A chat, and its client when the list it came in loaded them together.
-pub struct Chat(pub ChatView, pub Option<crate::store::clients::ClientView>);
+/// A chat; its client when the list it came in loaded them together; a page
+/// of its history when the query that asked for the chat read them together.
+pub struct Chat(
+    pub ChatView,
+    pub Option<crate::store::clients::ClientView>,
+    pub Option<History>,
+);
+
+/// A page of a chat's history read with the chat, and the arguments of
+/// `messages` it was read for.
+pub struct History {
+    pub first: i32,
+    pub before: Option<String>,
+    pub live: bool,
+    /// One more than `first` when there are more.
+    pub rows: Vec<dm::Message>,
+    pub seq: Option<i64>,
+}
 
 #[Object]
 impl Chat {
@@ -456,14 +472,23 @@ impl Chat {
     ) -> ApiResult<super::connection::MessageConnection> {
         let (_, store) = authorize(ctx, Action::ReadChats)?;
         let limit = super::connection::page_size(first)?;
-        let before = before
-            .map(|c| parse_id::<crate::domain::ids::MessageId>("before", &c))
-            .transpose()?;
-        let chat: ChatId = self.0.chat.id();
         let live = super::connection::Live::wanted(ctx);
-        let (mut rows, seq) = store
-            .messages_page_at(chat, before, limit + 1, live)
-            .await?;
+        let read = self
+            .2
+            .as_ref()
+            .filter(|h| h.first == first && h.before == before && h.live == live);
+        let (mut rows, seq) = match read {
+            Some(h) => (h.rows.clone(), h.seq),
+            None => {
+                let before = before
+                    .map(|c| parse_id::<crate::domain::ids::MessageId>("before", &c))
+                    .transpose()?;
+                let chat: ChatId = self.0.chat.id();
+                store
+                    .messages_page_at(chat, before, limit + 1, live)
+                    .await?
+            }
+        };
         let live = super::connection::Live::at(seq);
         let has_more = rows.len() > limit;
         rows.truncate(limit);
