@@ -13,8 +13,6 @@ use crate::domain::ids::TenantId;
 
 pub(crate) struct Page {
     table: &'static str,
-    /// What each row is read as: `*` unless [`Page::fields`] says more.
-    fields: &'static str,
     key: &'static str,
     conditions: Vec<String>,
     vars: BTreeMap<String, Value>,
@@ -27,18 +25,10 @@ impl Page {
         vars.insert("tenant".to_owned(), tenant.uuid().into_value());
         Self {
             table,
-            fields: "*",
             key,
             conditions: vec!["tenant = $tenant".to_owned()],
             vars,
         }
-    }
-
-    /// Reads each row as `fields` (which must include `*`, as rows are read
-    /// into their table's row type), e.g. to add a computed field.
-    pub fn fields(mut self, fields: &'static str) -> Self {
-        self.fields = fields;
-        self
     }
 
     /// Adds a condition with no parameters.
@@ -98,8 +88,7 @@ impl Page {
     /// `$limit`, `$after` and `$p<n>`.
     pub fn statement(mut self, limit: usize) -> (String, BTreeMap<String, Value>) {
         let page = format!(
-            "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT $limit",
-            self.fields,
+            "SELECT * FROM {} WHERE {} ORDER BY {} LIMIT $limit",
             self.table,
             self.conditions.join(" AND "),
             self.key
