@@ -6,9 +6,8 @@ use chrono::{DateTime, Utc};
 use surrealdb::types::{RecordId, SurrealValue, Value};
 use uuid::Uuid;
 
-use super::clients::{ClientRow, ClientView, ContactRow};
+use super::clients::ClientView;
 use super::error::{StoreError, StoreResult};
-use super::events::LOG_POSITION;
 use super::page::Page;
 use super::ranks::chat_rank;
 use super::records::{rid, uuid_part, uuid_value};
@@ -328,23 +327,6 @@ impl TenantStore {
         limit: usize,
         position: bool,
     ) -> StoreResult<(Vec<ChatView>, Option<i64>)> {
-        let (chats, seq, _) = self
-            .chats_page_with_clients(filter, after, limit, position, None)
-            .await?;
-        Ok((chats, seq))
-    }
-
-    /// [`Self::chats_page_at`] and, when `clients` is given, the page's
-    /// clients (with their contacts when it is `Some(true)`), all in one
-    /// round trip: what the inbox's list reads.
-    pub async fn chats_page_with_clients(
-        &self,
-        filter: &ChatFilter,
-        after: Option<&ChatCursor>,
-        limit: usize,
-        position: bool,
-        clients: Option<bool>,
-    ) -> StoreResult<(Vec<ChatView>, Option<i64>, Vec<ClientView>)> {
         let mut page = Page::new(self.tenant, "chat", "rank")
             .when("client_deleted = false")
             .after(after.map(|a| chat_rank(a.sort_at, a.id.uuid())));
@@ -354,45 +336,12 @@ impl TenantStore {
         if let Some(t) = filter.transport {
             page = page.equals("last_transport", t.as_str());
         }
-        let (page, vars) = page.statement(limit);
-        let mut sql = String::new();
-        if position {
-            sql.push_str(LOG_POSITION);
-            sql.push_str(";\n");
-        }
-        sql.push_str(&format!("LET $page = {page};\nRETURN $page;\n"));
-        if let Some(contacts) = clients {
-            sql.push_str("LET $clients = SELECT * FROM $page.map(|$c| type::record('client', [$tenant, $c.client]));\nRETURN $clients;\n");
-            if contacts {
-                sql.push_str("SELECT * FROM array::flatten($clients.contacts);\n");
-            }
-        }
-        let mut response = self.db().query(sql).bind(vars).await?;
-        let at = usize::from(position);
-        let seq = if position {
-            let seq: Vec<i64> = response.take(0)?;
-            Some(seq.first().copied().unwrap_or(0))
-        } else {
-            None
-        };
-        let rows: Vec<ChatRow> = response.take(at + 1)?;
+        let (rows, seq): (Vec<ChatRow>, _) = page.fetch_at(self.db(), limit, position).await?;
         let chats = rows
             .into_iter()
             .map(|r| r.into_domain(self))
             .collect::<StoreResult<_>>()?;
-        let clients = match clients {
-            Some(contacts) => {
-                let rows: Vec<ClientRow> = response.take(at + 3)?;
-                let listed: Vec<ContactRow> = if contacts {
-                    response.take(at + 4)?
-                } else {
-                    Vec::new()
-                };
-                self.views_of(rows, listed)?
-            }
-            None => Vec::new(),
-        };
-        Ok((chats, seq, clients))
+        Ok((chats, seq))
     }
 
     pub async fn members(&self, chat: ChatId) -> StoreResult<Vec<Member>> {

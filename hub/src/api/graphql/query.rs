@@ -161,32 +161,35 @@ impl Query {
             unread_only,
             transport: transport.map(Into::into),
         };
-        // The inbox shows each chat's client: the page's clients are read
-        // with it, not one by one.
+        let (mut rows, seq) = store
+            .chats_page_at(&filter, after.as_ref(), limit + 1, Live::wanted(ctx))
+            .await?;
+        let live = Live::at(seq);
+        let has_more = rows.len() > limit;
+        rows.truncate(limit);
+        // The inbox shows each chat's client: one query for the page's
+        // clients, not one per chat.
         let wanted = ctx.look_ahead();
         let clients_of = [
             wanted.field("nodes").field("client"),
             wanted.field("edges").field("node").field("client"),
         ];
-        // Contacts only when asked for: the inbox shows names. A role that
-        // may not read clients is refused by the field itself.
-        let clients = (clients_of.iter().any(|c| c.exists())
-            && authorize(ctx, Action::ReadClients).is_ok())
-        .then(|| clients_of.iter().any(|c| c.field("contacts").exists()));
-        let (mut rows, seq, clients) = store
-            .chats_page_with_clients(
-                &filter,
-                after.as_ref(),
-                limit + 1,
-                Live::wanted(ctx),
-                clients,
-            )
-            .await?;
-        let live = Live::at(seq);
-        let has_more = rows.len() > limit;
-        rows.truncate(limit);
-        let mut clients: std::collections::HashMap<_, _> =
-            clients.into_iter().map(|c| (c.client.id(), c)).collect();
+        // Contacts only when asked for: the inbox shows names.
+        let contacts = clients_of.iter().any(|c| c.field("contacts").exists());
+        // A role that may not read clients is refused by the field itself.
+        let mut clients = if clients_of.iter().any(|c| c.exists())
+            && authorize(ctx, Action::ReadClients).is_ok()
+        {
+            let ids: Vec<_> = rows.iter().map(|v| v.chat.client()).collect();
+            store
+                .clients_by_id(&ids, contacts)
+                .await?
+                .into_iter()
+                .map(|c| (c.client.id(), c))
+                .collect()
+        } else {
+            std::collections::HashMap::new()
+        };
         let mut conn = Connection::with_additional_fields(after.is_some(), has_more, live);
         conn.edges.extend(rows.into_iter().map(|v| {
             let cursor = encode(&[
