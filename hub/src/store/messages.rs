@@ -9,7 +9,6 @@ use super::TenantStore;
 use super::chats::{ChatRow, ChatView};
 use super::delivery::OutboxJob;
 use super::error::{StoreError, StoreResult};
-use super::events::LOG_POSITION;
 use super::page::Page;
 use super::ranks::{chat_rank, newest_first};
 use super::records::{rid, uuid_part, uuid_value};
@@ -416,16 +415,11 @@ impl TenantStore {
         limit: usize,
         position: bool,
     ) -> StoreResult<(Vec<Message>, Option<i64>)> {
-        let (rows, seq): (Vec<MessageRow>, _) = Page::new(self.tenant, "message", "rank")
-            .equals("chat", chat.uuid())
-            .after(before.map(|b| newest_first(b.uuid())))
+        let (rows, seq) = self
+            .history(chat, before)
             .fetch_at(self.db(), limit, position)
             .await?;
-        let messages = rows
-            .into_iter()
-            .map(MessageRow::into_domain)
-            .collect::<StoreResult<_>>()?;
-        Ok((messages, seq))
+        Ok((messages_of(rows)?, seq))
     }
 
     /// A live chat and a page of its history (see [`Self::messages_page_at`])
@@ -437,42 +431,28 @@ impl TenantStore {
         limit: usize,
         position: bool,
     ) -> StoreResult<(ChatView, Vec<Message>, Option<i64>)> {
-        let (page, vars) = Page::new(self.tenant, "message", "rank")
-            .equals("chat", chat.uuid())
-            .after(before.map(|b| newest_first(b.uuid())))
-            .statement(limit);
-        let first = if position {
-            format!("{LOG_POSITION};")
-        } else {
-            String::new()
-        };
-        let mut response = self
-            .db()
-            .query(format!(
-                "{first} SELECT * FROM $chat_id WHERE client_deleted = false; {page}"
-            ))
-            .bind(vars)
-            .bind(("chat_id", self.chat_rid(chat)))
+        let lead = (
+            "SELECT * FROM $chat_id WHERE client_deleted = false",
+            "chat_id",
+            self.chat_rid(chat).into_value(),
+        );
+        let (chats, rows, seq) = self
+            .history(chat, before)
+            .fetch_led::<ChatRow, MessageRow>(self.db(), lead, limit, position)
             .await?;
-        let at = usize::from(position);
-        let seq = if position {
-            let seq: Vec<i64> = response.take(0)?;
-            Some(seq.first().copied().unwrap_or(0))
-        } else {
-            None
-        };
-        let chats: Vec<ChatRow> = response.take(at)?;
         let view = chats
             .into_iter()
             .next()
             .ok_or(StoreError::NotFound { what: "chat" })?
             .into_domain(self)?;
-        let rows: Vec<MessageRow> = response.take(at + 1)?;
-        let messages = rows
-            .into_iter()
-            .map(MessageRow::into_domain)
-            .collect::<StoreResult<_>>()?;
-        Ok((view, messages, seq))
+        Ok((view, messages_of(rows)?, seq))
+    }
+
+    /// A chat's history, newest first, older than `before`.
+    fn history(&self, chat: ChatId, before: Option<MessageId>) -> Page {
+        Page::new(self.tenant, "message", "rank")
+            .equals("chat", chat.uuid())
+            .after(before.map(|b| newest_first(b.uuid())))
     }
 
     /// Messages whose text contains all of `query`'s words, best first.
@@ -485,7 +465,7 @@ impl TenantStore {
             .bind(("limit", limit as i64))
             .await?
             .take(0)?;
-        rows.into_iter().map(MessageRow::into_domain).collect()
+        messages_of(rows)
     }
 
     /// Marks the chat's unread inbound messages up to and including `up_to`
@@ -526,4 +506,8 @@ impl TenantStore {
         let count: i64 = results.take(count)?;
         Ok(u32::try_from(count).unwrap_or(0))
     }
+}
+
+fn messages_of(rows: Vec<MessageRow>) -> StoreResult<Vec<Message>> {
+    rows.into_iter().map(MessageRow::into_domain).collect()
 }

@@ -71,30 +71,59 @@ impl Page {
         limit: usize,
         position: bool,
     ) -> StoreResult<(Vec<T>, Option<i64>)> {
-        let (page, vars) = self.statement(limit);
-        if !position {
-            return Ok((db.query(page).bind(vars).await?.take(0)?, None));
-        }
-        let mut response = db
-            .query(format!("{LOG_POSITION}; {page}"))
-            .bind(vars)
-            .await?;
-        let seq: Vec<i64> = response.take(0)?;
-        Ok((response.take(1)?, Some(seq.first().copied().unwrap_or(0))))
+        let (mut response, at, seq) = self.run(db, None, limit, position).await?;
+        Ok((response.take(at)?, seq))
     }
 
-    /// The page's statement and its variables, for a caller that reads
-    /// something else in the same round trip. The variables are `$tenant`,
-    /// `$limit`, `$after` and `$p<n>`.
-    pub fn statement(mut self, limit: usize) -> (String, BTreeMap<String, Value>) {
-        let page = format!(
+    /// [`Self::fetch_at`], with `lead` read first in the same round trip:
+    /// a statement with one variable of its own (`name`, bound to `value`).
+    pub async fn fetch_led<L: SurrealValue, T: SurrealValue>(
+        self,
+        db: &Surreal<Any>,
+        lead: (&str, &str, Value),
+        limit: usize,
+        position: bool,
+    ) -> StoreResult<(Vec<L>, Vec<T>, Option<i64>)> {
+        let (mut response, at, seq) = self.run(db, Some(lead), limit, position).await?;
+        Ok((response.take(at - 1)?, response.take(at)?, seq))
+    }
+
+    /// Runs the log's position (when `position`), `lead` and the page in
+    /// one round trip; answers with the page's index among the results.
+    async fn run(
+        mut self,
+        db: &Surreal<Any>,
+        lead: Option<(&str, &str, Value)>,
+        limit: usize,
+        position: bool,
+    ) -> StoreResult<(surrealdb::IndexedResults, usize, Option<i64>)> {
+        let mut sql = String::new();
+        if position {
+            sql.push_str(LOG_POSITION);
+            sql.push_str(";\n");
+        }
+        let mut at = usize::from(position);
+        if let Some((statement, name, value)) = lead {
+            sql.push_str(statement);
+            sql.push_str(";\n");
+            self.vars.insert(name.to_owned(), value);
+            at += 1;
+        }
+        sql.push_str(&format!(
             "SELECT * FROM {} WHERE {} ORDER BY {} LIMIT $limit",
             self.table,
             self.conditions.join(" AND "),
             self.key
-        );
+        ));
         self.vars
             .insert("limit".to_owned(), (limit as i64).into_value());
-        (page, self.vars)
+        let mut response = db.query(sql).bind(self.vars).await?;
+        let seq = if position {
+            let seq: Vec<i64> = response.take(0)?;
+            Some(seq.first().copied().unwrap_or(0))
+        } else {
+            None
+        };
+        Ok((response, at, seq))
     }
 }

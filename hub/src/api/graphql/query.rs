@@ -9,7 +9,8 @@ use super::connection::{
 };
 use super::context::{authorize, parse_id, principal, state};
 use super::types::{
-    ApiToken, AuditEvent, Chat, Client, ContactKind, History, Message, Template, Transport, User,
+    ApiToken, AuditEvent, Chat, Client, ContactKind, History, HistoryAsked, Message, Template,
+    Transport, User,
 };
 use crate::api::error::{ApiError, ApiResult};
 use crate::domain::contact::{ContactKind as DomainKind, ContactValue};
@@ -207,24 +208,11 @@ impl Query {
         let id = parse_id::<ChatId>("id", &id)?;
         // Opening a chat asks for it and a page of its history: both are
         // read in one round trip.
-        if let Some(HistoryAsked {
-            first,
-            limit,
-            before,
-            before_id,
-            live,
-        }) = history_asked(ctx)
-        {
+        if let Some(asked) = history_asked(ctx) {
             let (view, rows, seq) = store
-                .chat_with_messages(id, before_id, limit + 1, live)
+                .chat_with_messages(id, asked.before_id, asked.limit + 1, asked.live)
                 .await?;
-            let history = History {
-                first,
-                before,
-                live,
-                rows,
-                seq,
-            };
+            let history = History { asked, rows, seq };
             return Ok(Chat(view, None, Some(history)));
         }
         Ok(Chat(store.chat(id).await?, None, None))
@@ -351,16 +339,6 @@ impl Query {
             .map(super::mutation::api_token)
             .collect())
     }
-}
-
-/// What the one `messages` field a query asks of the chat it reads asks for.
-struct HistoryAsked {
-    first: i32,
-    limit: usize,
-    before: Option<String>,
-    before_id: Option<MessageId>,
-    /// Whether `liveCursor` is asked.
-    live: bool,
 }
 
 /// The `messages` field the query asks of the chat, when it asks exactly

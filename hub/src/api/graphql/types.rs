@@ -408,12 +408,19 @@ pub struct Chat(
     pub Option<History>,
 );
 
-/// A page of a chat's history read with the chat, and the arguments of
-/// `messages` it was read for.
-pub struct History {
+/// What the one `messages` field a query asks of a chat asks for.
+pub struct HistoryAsked {
     pub first: i32,
+    pub limit: usize,
     pub before: Option<String>,
+    pub before_id: Option<crate::domain::ids::MessageId>,
+    /// Whether `liveCursor` is asked.
     pub live: bool,
+}
+
+/// A page of a chat's history read with the chat, and what it was read for.
+pub struct History {
+    pub asked: HistoryAsked,
     /// One more than `first` when there are more.
     pub rows: Vec<dm::Message>,
     pub seq: Option<i64>,
@@ -476,7 +483,7 @@ impl Chat {
         let read = self
             .2
             .as_ref()
-            .filter(|h| h.first == first && h.before == before && h.live == live);
+            .filter(|h| h.asked.first == first && h.asked.before == before && h.asked.live == live);
         let (mut rows, seq) = match read {
             Some(h) => (h.rows.clone(), h.seq),
             None => {
