@@ -233,8 +233,9 @@ fn inbound(raw: &[u8]) -> Result<InboundMessage, String> {
         .ok_or("the message has no From address")?;
     let address = from
         .address()
-        .ok_or("the From header has no address")?
-        .to_ascii_lowercase();
+        .map(|a| a.trim().to_ascii_lowercase())
+        .filter(|a| !a.is_empty())
+        .ok_or("the From header has no address")?;
     // Message-ID is only recommended (RFC 5322 3.6.4), and some senders of
     // notifications leave it out: such a message is still the customer's.
     // The digest of the raw message stands in, so that the provider's
