@@ -344,9 +344,9 @@ impl Provider for Webhook {
                     let channel = channel_from(&channel).ok_or_else(|| {
                         WebhookError::Malformed(format!("event {i}: unknown channel `{channel}`"))
                     })?;
-                    if id.is_empty() || from.address.is_empty() {
+                    if id.trim().is_empty() || from.address.trim().is_empty() {
                         return Err(WebhookError::Malformed(format!(
-                            "event {i}: `id` and `from.address` must not be empty"
+                            "event {i}: `id` and `from.address` must not be blank"
                         )));
                     }
                     result.messages.push(InboundMessage {
