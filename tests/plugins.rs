@@ -255,6 +255,23 @@ async fn bad_signatures_are_refused_and_store_nothing() {
     let (status, b) = post_webhook(&hub, &junk, signed(&junk)).await;
     assert_eq!(status, 400, "{b}");
     assert_eq!(b["error"]["code"], "MALFORMED");
+    // Signed, but its id or sender is only whitespace.
+    for (id, address) in [(" \t", "+14155550177"), ("ext-2", "\u{b}\u{b} ")] {
+        let blank = json!({
+            "type": "message", "id": id, "channel": "sms",
+            "from": { "address": address }, "text": "let me in"
+        });
+        let (status, b) = post_webhook(&hub, &blank, signed(&blank)).await;
+        assert_eq!(status, 400, "{b}");
+        assert_eq!(b["error"]["code"], "MALFORMED");
+        assert!(
+            b["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("must not be blank"),
+            "{b}"
+        );
+    }
     let found = hub
         .gql(
             Some(&token),

@@ -1029,6 +1029,11 @@ fn customer_mail(message_id: &str, in_reply_to: Option<&str>) -> String {
 /// Mailgun's forward to a URL ending in `mime`: multipart/form-data with
 /// `body-mime` and the signature fields.
 async fn post_mailgun(hub: &Hub, mime: &str, key: &str, age_secs: u64) -> u16 {
+    post_mailgun_answer(hub, mime, key, age_secs).await.0
+}
+
+/// [`post_mailgun`], with the hub's answer.
+async fn post_mailgun_answer(hub: &Hub, mime: &str, key: &str, age_secs: u64) -> (u16, String) {
     let timestamp = (support::receiver::now_secs() - age_secs).to_string();
     let token = "f3c1b1a5e9d84c62b0a7a8e4d2c6f1e0b9a8c7d6e5f4a3b2c1";
     let signature = {
@@ -1057,7 +1062,7 @@ async fn post_mailgun(hub: &Hub, mime: &str, key: &str, age_secs: u64) -> u16 {
         ));
     }
     body.push_str(&format!("--{boundary}--\r\n"));
-    reqwest::Client::new()
+    let r = reqwest::Client::new()
         .post(format!("{}/webhooks/email/default/mime", hub.url))
         .header(
             "content-type",
@@ -1066,9 +1071,8 @@ async fn post_mailgun(hub: &Hub, mime: &str, key: &str, age_secs: u64) -> u16 {
         .body(body)
         .send()
         .await
-        .unwrap()
-        .status()
-        .as_u16()
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
 }
 
 #[tokio::test]
@@ -1145,6 +1149,17 @@ async fn email_arrives_signed_once_and_replies_leave_by_smtp_threaded() {
         401
     );
     assert_eq!(post_mailgun(&hub, &other, MAILGUN_KEY, 3600).await, 401);
+    assert_eq!(hub.history(&token, &chat).await.len(), 1);
+    // Signed, but its From address is only whitespace: refused as
+    // malformed, not kept with a blank sender.
+    let blank = other.replace("<Ann@Customer.example>", "<\u{b}\u{b}\u{b}>");
+    assert!(blank.contains("From: Ann Customer <\u{b}"));
+    let (status, answer) = post_mailgun_answer(&hub, &blank, MAILGUN_KEY, 0).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer.contains("the From header has no address"),
+        "{answer}"
+    );
     assert_eq!(hub.history(&token, &chat).await.len(), 1);
 
     // Message-ID is only recommended: a mail without one is kept, once
