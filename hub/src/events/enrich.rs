@@ -1,9 +1,12 @@
 //! Loading what an event is about, so subscribers get whole objects.
 
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use crate::domain::DomainError;
-use crate::domain::ids::{ChatId, ClientId, MessageId};
+use crate::domain::ids::{ChatId, ClientId, MessageId, TenantId};
+use crate::domain::message::Message;
+use crate::store::chats::ChatView;
 use crate::store::events::LoggedEvent;
 use crate::store::{Store, StoreError, StoreResult};
 
@@ -30,22 +33,46 @@ fn found<T>(r: StoreResult<T>) -> StoreResult<Option<T>> {
     }
 }
 
+/// What an event is about, as named in it.
+struct Subjects {
+    message: Option<MessageId>,
+    chat: Option<ChatId>,
+    /// Only for changes to clients and their contacts.
+    client: Option<ClientId>,
+}
+
+impl Subjects {
+    fn of(event: &LoggedEvent) -> Self {
+        let about_client = event.kind.starts_with("client.") || event.kind.starts_with("contact.");
+        Self {
+            message: id_in(&event.target, "message"),
+            chat: data_id(event, "chat").or_else(|| id_in(&event.target, "chat")),
+            client: about_client
+                .then(|| data_id(event, "client").or_else(|| id_in(&event.target, "client")))
+                .flatten(),
+        }
+    }
+
+    /// A message and its chat, and nothing else.
+    fn message_in_chat(&self) -> Option<(ChatId, MessageId)> {
+        match (self.chat, self.message, self.client) {
+            (Some(c), Some(m), None) => Some((c, m)),
+            _ => None,
+        }
+    }
+}
+
 pub async fn enrich(store: &Store, event: LoggedEvent) -> StoreResult<HubEvent> {
     let ts = store.tenant(event.tenant);
-    let message_id: Option<MessageId> = id_in(&event.target, "message");
-    let chat_id: Option<ChatId> = data_id(&event, "chat").or_else(|| id_in(&event.target, "chat"));
-    let client_id: Option<ClientId> =
-        data_id(&event, "client").or_else(|| id_in(&event.target, "client"));
-    let (message, chat) = match (message_id, chat_id) {
+    let subjects = Subjects::of(&event);
+    let (message, chat) = match (subjects.message, subjects.chat) {
         (Some(m), Some(c)) => ts.message_and_chat(c, m).await?,
         (None, Some(c)) => (None, found(ts.chat(c).await)?),
         _ => (None, None),
     };
-    let client = match client_id {
-        Some(c) if event.kind.starts_with("client.") || event.kind.starts_with("contact.") => {
-            found(ts.client(c).await)?
-        }
-        _ => None,
+    let client = match subjects.client {
+        Some(c) => found(ts.client(c).await)?,
+        None => None,
     };
     Ok(HubEvent {
         event,
@@ -53,4 +80,154 @@ pub async fn enrich(store: &Store, event: LoggedEvent) -> StoreResult<HubEvent> 
         chat,
         client,
     })
+}
+
+/// A page of the log, in its order, each event with what it is about when
+/// `wanted`, else bare. The messages and chats of a tenant's message events
+/// are read in one round trip: a burst of inbound messages commits as one
+/// page, which would otherwise cost a round trip per message. An event
+/// whose subject cannot be read is still returned, bare, so cursors move on.
+pub async fn enrich_page(
+    store: &Store,
+    events: Vec<LoggedEvent>,
+    wanted: impl Fn(&LoggedEvent) -> bool,
+) -> Vec<HubEvent> {
+    let mut asked: HashMap<TenantId, Vec<(ChatId, MessageId)>> = HashMap::new();
+    for event in events.iter().filter(|e| wanted(e)) {
+        if let Some(pair) = Subjects::of(event).message_in_chat() {
+            asked.entry(event.tenant).or_default().push(pair);
+        }
+    }
+    let mut messages: HashMap<MessageId, Message> = HashMap::new();
+    let mut chats: HashMap<ChatId, ChatView> = HashMap::new();
+    let mut unread: HashSet<TenantId> = HashSet::new();
+    for (tenant, pairs) in asked {
+        match store.tenant(tenant).messages_and_chats(&pairs).await {
+            Ok((ms, cs)) => {
+                messages.extend(ms.into_iter().map(|m| (m.id(), m)));
+                chats.extend(cs.into_iter().map(|c| (c.chat.id(), c)));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, events = pairs.len(), "cannot load a page's messages at once; loading them one by one");
+                unread.insert(tenant);
+            }
+        }
+    }
+    let mut page = Vec::with_capacity(events.len());
+    for event in events {
+        if !wanted(&event) {
+            page.push(HubEvent::bare(event));
+            continue;
+        }
+        match Subjects::of(&event).message_in_chat() {
+            Some((c, m)) if !unread.contains(&event.tenant) => page.push(HubEvent {
+                message: messages.get(&m).cloned(),
+                chat: chats.get(&c).cloned(),
+                client: None,
+                event,
+            }),
+            _ => {
+                let seq = event.seq;
+                let hub_event = enrich(store, event.clone()).await.unwrap_or_else(|e| {
+                    tracing::error!(seq, error = %e, "cannot load an event's subject");
+                    HubEvent::bare(event)
+                });
+                page.push(hub_event);
+            }
+        }
+    }
+    page
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::{enrich, enrich_page};
+    use crate::domain::client::Client;
+    use crate::domain::events::Actor;
+    use crate::domain::ids::ClientId;
+    use crate::domain::message::{Message, Sender, Transport};
+    use crate::store::TenantStore;
+    use crate::store::schema_tests::{store, tenant};
+
+    async fn client(ts: &TenantStore, name: &str) -> ClientId {
+        let c = Client::new(ts.tenant_id(), name, Utc::now()).unwrap();
+        ts.create_client(&c, &[], &Actor::System).await.unwrap();
+        c.id()
+    }
+
+    async fn receive(ts: &TenantStore, client: ClientId, text: &str) {
+        ts.receive_message(
+            client,
+            |chat| {
+                Ok(Message::new(
+                    chat,
+                    text,
+                    Sender::Sms {
+                        phone: "+14155550100".into(),
+                    },
+                    Transport::Sms,
+                    vec![],
+                    Utc::now(),
+                )?)
+            },
+            &Actor::System,
+        )
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_page_carries_what_each_event_would_carry_loaded_alone() {
+        let (_d, store) = store().await;
+        let acme = store.tenant(tenant(&store, "acme").await);
+        let rival = store.tenant(tenant(&store, "rival").await);
+        let (ann, bob) = (client(&acme, "Ann").await, client(&acme, "Bob").await);
+        let cy = client(&rival, "Cy").await;
+        receive(&acme, ann, "ann 1").await;
+        receive(&acme, bob, "bob 1").await;
+        receive(&rival, cy, "cy 1").await;
+        receive(&acme, ann, "ann 2").await;
+
+        let events = store.events_after(0, 500).await.unwrap();
+        let received = events
+            .iter()
+            .filter(|e| e.kind == "message.received")
+            .count();
+        assert_eq!(received, 4, "{events:?}");
+        let wanted = |e: &crate::store::events::LoggedEvent| e.tenant == acme.tenant_id();
+        let page = enrich_page(&store, events.clone(), wanted).await;
+        assert_eq!(page.len(), events.len());
+        let mut texts = Vec::new();
+        for (event, got) in events.into_iter().zip(page) {
+            assert_eq!(got.event.seq, event.seq, "in log order");
+            if !wanted(&event) {
+                assert!(got.message.is_none() && got.chat.is_none() && got.client.is_none());
+                continue;
+            }
+            let alone = enrich(&store, event).await.unwrap();
+            assert_eq!(got.message, alone.message);
+            let chat = |c: &Option<crate::store::chats::ChatView>| {
+                c.as_ref().map(|c| {
+                    (
+                        c.chat.id(),
+                        c.chat.unread_count,
+                        c.last_message_preview.clone(),
+                    )
+                })
+            };
+            assert_eq!(chat(&got.chat), chat(&alone.chat));
+            assert_eq!(got.client.is_some(), alone.client.is_some());
+            if let (Some(m), Some(c)) = (&got.message, &got.chat) {
+                assert_eq!(m.chat(), c.chat.id(), "each message with its own chat");
+                texts.push(m.text().to_owned());
+            }
+        }
+        assert_eq!(
+            texts,
+            ["ann 1", "bob 1", "ann 2"],
+            "the other tenant's left bare"
+        );
+    }
 }

@@ -5,7 +5,8 @@
 //! woken at once by this process's commits and polling for other processes'
 //! (so several hubs on one database all see every event without relying on
 //! SurrealDB live queries). It loads each event's message, chat or client
-//! once and broadcasts it; subscribers filter what they asked for.
+//! once (a page's messages and their chats in one round trip) and
+//! broadcasts it; subscribers filter what they asked for.
 
 mod bus;
 mod enrich;

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{EventBus, HubEvent, enrich};
+use super::EventBus;
+use super::enrich::enrich_page;
 use crate::store::Store;
-use crate::store::events::LoggedEvent;
 
 /// Events read per round trip.
 const PAGE: usize = 500;
@@ -25,11 +25,10 @@ pub fn spawn_tailer(
             match store.events_after(cursor, PAGE).await {
                 Ok(events) => {
                     let full = events.len() == PAGE;
-                    for event in events {
-                        let seq = event.seq;
-                        let hub_event = loaded(&store, &bus, event).await;
+                    let page = enrich_page(&store, events, |e| bus.listened(e.tenant)).await;
+                    for hub_event in page {
+                        cursor = hub_event.seq();
                         bus.publish(Arc::new(hub_event));
-                        cursor = seq;
                     }
                     if full {
                         continue;
@@ -42,20 +41,5 @@ pub fn spawn_tailer(
                 () = tokio::time::sleep(poll) => {}
             }
         }
-    })
-}
-
-/// The event with what it is about, loaded only when someone in this process
-/// listens to its tenant: the event committed before any later subscriber
-/// subscribed, so it is not theirs to receive.
-async fn loaded(store: &Store, bus: &EventBus, event: LoggedEvent) -> HubEvent {
-    if !bus.listened(event.tenant) {
-        return HubEvent::bare(event);
-    }
-    let seq = event.seq;
-    enrich(store, event.clone()).await.unwrap_or_else(|e| {
-        // Still published, so cursors move on; only the loaded subject is missing.
-        tracing::error!(seq, error = %e, "cannot load an event's subject");
-        HubEvent::bare(event)
     })
 }

@@ -190,25 +190,38 @@ impl TenantStore {
         chat: ChatId,
         message: MessageId,
     ) -> StoreResult<(Option<Message>, Option<ChatView>)> {
+        let (messages, chats) = self.messages_and_chats(&[(chat, message)]).await?;
+        Ok((messages.into_iter().next(), chats.into_iter().next()))
+    }
+
+    /// Messages with their chats in one round trip, for a burst of message
+    /// events; those gone (erased, or a deleted client's chat) are left out.
+    pub async fn messages_and_chats(
+        &self,
+        pairs: &[(ChatId, MessageId)],
+    ) -> StoreResult<(Vec<Message>, Vec<ChatView>)> {
+        let messages: Vec<RecordId> = pairs.iter().map(|&(c, m)| self.message_rid(c, m)).collect();
+        let mut chats: Vec<ChatId> = pairs.iter().map(|&(c, _)| c).collect();
+        chats.sort_unstable_by_key(|c| c.uuid());
+        chats.dedup();
+        let chats: Vec<RecordId> = chats.into_iter().map(|c| self.chat_rid(c)).collect();
         let mut response = self
             .db()
-            .query("SELECT * FROM $message; SELECT * FROM $chat WHERE client_deleted = false")
-            .bind(("message", self.message_rid(chat, message)))
-            .bind(("chat", self.chat_rid(chat)))
+            .query("SELECT * FROM $messages; SELECT * FROM $chats WHERE client_deleted = false")
+            .bind(("messages", messages))
+            .bind(("chats", chats))
             .await?;
         let messages: Vec<super::messages::MessageRow> = response.take(0)?;
         let chats: Vec<ChatRow> = response.take(1)?;
         Ok((
             messages
                 .into_iter()
-                .next()
                 .map(|r| r.into_domain())
-                .transpose()?,
+                .collect::<StoreResult<_>>()?,
             chats
                 .into_iter()
-                .next()
                 .map(|r| r.into_domain(self))
-                .transpose()?,
+                .collect::<StoreResult<_>>()?,
         ))
     }
 
