@@ -141,41 +141,15 @@ pub async fn enrich_page(
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-
     use super::{enrich, enrich_page};
-    use crate::domain::client::Client;
-    use crate::domain::events::Actor;
-    use crate::domain::ids::ClientId;
-    use crate::domain::message::{Message, Sender, Transport};
-    use crate::store::TenantStore;
-    use crate::store::schema_tests::{store, tenant};
+    use crate::store::schema_tests::{client, receive_sms, store, tenant};
 
-    async fn client(ts: &TenantStore, name: &str) -> ClientId {
-        let c = Client::new(ts.tenant_id(), name, Utc::now()).unwrap();
-        ts.create_client(&c, &[], &Actor::System).await.unwrap();
-        c.id()
-    }
-
-    async fn receive(ts: &TenantStore, client: ClientId, text: &str) {
-        ts.receive_message(
-            client,
-            |chat| {
-                Ok(Message::new(
-                    chat,
-                    text,
-                    Sender::Sms {
-                        phone: "+14155550100".into(),
-                    },
-                    Transport::Sms,
-                    vec![],
-                    Utc::now(),
-                )?)
-            },
-            &Actor::System,
-        )
-        .await
-        .unwrap();
+    async fn receive(
+        ts: &crate::store::TenantStore,
+        client: crate::domain::ids::ClientId,
+        text: &str,
+    ) {
+        receive_sms(ts, client, text).await.unwrap();
     }
 
     #[tokio::test]

@@ -434,19 +434,11 @@ impl Results {
 mod tests {
     use chrono::Utc;
 
-    use crate::domain::client::Client;
     use crate::domain::events::{Actor, EventKind};
     use crate::domain::ids::ClientId;
-    use crate::domain::message::{Message, Sender, Transport};
     use crate::domain::tenant::Tenant;
-    use crate::store::schema_tests::store;
+    use crate::store::schema_tests::{client, receive_sms, store};
     use crate::store::{StoreError, StoreResult, TenantStore};
-
-    async fn client(ts: &TenantStore, name: &str) -> ClientId {
-        let c = Client::new(ts.tenant_id(), name, Utc::now()).unwrap();
-        ts.create_client(&c, &[], &Actor::System).await.unwrap();
-        c.id()
-    }
 
     fn receive(
         ts: &TenantStore,
@@ -454,27 +446,7 @@ mod tests {
         text: &str,
     ) -> tokio::task::JoinHandle<StoreResult<crate::domain::ids::ChatId>> {
         let (ts, text) = (ts.clone(), text.to_owned());
-        tokio::spawn(async move {
-            let (chat, _) = ts
-                .receive_message(
-                    client,
-                    |chat| {
-                        Ok(Message::new(
-                            chat,
-                            &text,
-                            Sender::Sms {
-                                phone: "+14155550100".into(),
-                            },
-                            Transport::Sms,
-                            vec![],
-                            Utc::now(),
-                        )?)
-                    },
-                    &Actor::System,
-                )
-                .await?;
-            Ok(chat)
-        })
+        tokio::spawn(async move { Ok(receive_sms(&ts, client, &text).await?.0) })
     }
 
     /// Starts `jobs` while the log's turn is held, so that they all queue

@@ -31,6 +31,38 @@ pub(crate) async fn tenant(store: &Store, slug: &str) -> TenantId {
     t.id
 }
 
+/// A client with no contacts.
+pub(crate) async fn client(ts: &super::TenantStore, name: &str) -> ClientId {
+    let c = Client::new(ts.tenant_id(), name, Utc::now()).unwrap();
+    ts.create_client(&c, &[], &Actor::System).await.unwrap();
+    c.id()
+}
+
+/// An SMS from `client`, stored as received (their chat created if needed).
+pub(crate) async fn receive_sms(
+    ts: &super::TenantStore,
+    client: ClientId,
+    text: &str,
+) -> super::StoreResult<(crate::domain::ids::ChatId, Message)> {
+    ts.receive_message(
+        client,
+        |chat| {
+            Ok(Message::new(
+                chat,
+                text,
+                Sender::Sms {
+                    phone: "+14155552671".into(),
+                },
+                Transport::Sms,
+                vec![],
+                Utc::now(),
+            )?)
+        },
+        &Actor::System,
+    )
+    .await
+}
+
 async fn raw(store: &Store, sql: &str, vars: serde_json::Value) -> Result<(), String> {
     let mut q = store.db().query(sql);
     if let serde_json::Value::Object(map) = vars {
@@ -209,27 +241,8 @@ async fn message_text_and_sender_are_readonly_in_the_schema() {
     let (_d, store) = store().await;
     let t = tenant(&store, "acme").await;
     let ts = store.tenant(t);
-    let c = Client::new(t, "Ann", Utc::now()).unwrap();
-    ts.create_client(&c, &[], &Actor::System).await.unwrap();
-    let (chat, m) = ts
-        .receive_message(
-            c.id(),
-            |chat| {
-                Ok(Message::new(
-                    chat,
-                    "original",
-                    Sender::Sms {
-                        phone: "+14155552671".into(),
-                    },
-                    Transport::Sms,
-                    vec![],
-                    Utc::now(),
-                )?)
-            },
-            &Actor::System,
-        )
-        .await
-        .unwrap();
+    let ann = client(&ts, "Ann").await;
+    let (chat, m) = receive_sms(&ts, ann, "original").await.unwrap();
     let rid = ts.message_rid(chat, m.id());
     for (what, sql) in [
         ("text", "UPDATE $id SET text = 'forged'"),
@@ -259,7 +272,7 @@ async fn message_text_and_sender_are_readonly_in_the_schema() {
     assert_eq!(stored.text(), "original");
     // Implicit creation: the first inbound message created the chat.
     let view = ts.chat(chat).await.unwrap();
-    assert_eq!(view.chat.client(), c.id());
+    assert_eq!(view.chat.client(), ann);
     assert_eq!(view.chat.unread_count, 1);
 }
 
