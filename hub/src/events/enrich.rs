@@ -92,8 +92,11 @@ pub async fn enrich_page(
     events: Vec<LoggedEvent>,
     wanted: impl Fn(&LoggedEvent) -> bool,
 ) -> Vec<HubEvent> {
+    // Decided once per event, so that an event published as wanted has
+    // been loaded, even when its tenant's first subscriber joins meanwhile.
+    let wanted: Vec<bool> = events.iter().map(&wanted).collect();
     let mut asked: HashMap<TenantId, Vec<(ChatId, MessageId)>> = HashMap::new();
-    for event in events.iter().filter(|e| wanted(e)) {
+    for (event, _) in events.iter().zip(&wanted).filter(|(_, w)| **w) {
         if let Some(pair) = Subjects::of(event).message_in_chat() {
             asked.entry(event.tenant).or_default().push(pair);
         }
@@ -114,8 +117,8 @@ pub async fn enrich_page(
         }
     }
     let mut page = Vec::with_capacity(events.len());
-    for event in events {
-        if !wanted(&event) {
+    for (event, wanted) in events.into_iter().zip(wanted) {
+        if !wanted {
             page.push(HubEvent::bare(event));
             continue;
         }
