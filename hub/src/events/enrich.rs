@@ -1,6 +1,6 @@
 //! Loading what an event is about, so subscribers get whole objects.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use crate::domain::DomainError;
@@ -82,69 +82,66 @@ pub async fn enrich(store: &Store, event: LoggedEvent) -> StoreResult<HubEvent> 
     })
 }
 
+/// How an event of a page is loaded.
+enum Load {
+    /// Not wanted: the event alone.
+    Bare,
+    /// A message and its chat, read with the page's others.
+    WithPage(ChatId, MessageId),
+    /// Anything else, on its own.
+    Alone,
+}
+
 /// A page of the log, in its order, each event with what it is about when
-/// `wanted`, else bare. The messages and chats of a tenant's message events
-/// are read in one round trip: a burst of inbound messages commits as one
-/// page, which would otherwise cost a round trip per message. An event
-/// whose subject cannot be read is still returned, bare, so cursors move on.
-pub async fn enrich_page(
+/// `wanted` (one flag per event), else bare. The messages and chats of
+/// message events are read in one round trip per tenant: a burst of
+/// messages is one page, which would otherwise cost a round trip each.
+pub async fn load_page(
     store: &Store,
-    events: Vec<LoggedEvent>,
-    wanted: impl Fn(&LoggedEvent) -> bool,
-) -> Vec<HubEvent> {
-    // Decided once per event, so that an event published as wanted has
-    // been loaded, even when its tenant's first subscriber joins meanwhile.
-    let wanted: Vec<bool> = events.iter().map(&wanted).collect();
+    events: &[LoggedEvent],
+    wanted: &[bool],
+) -> StoreResult<Vec<HubEvent>> {
+    let plan: Vec<Load> = events
+        .iter()
+        .zip(wanted)
+        .map(|(e, &w)| match Subjects::of(e).message_in_chat() {
+            _ if !w => Load::Bare,
+            Some((c, m)) => Load::WithPage(c, m),
+            None => Load::Alone,
+        })
+        .collect();
     let mut asked: HashMap<TenantId, Vec<(ChatId, MessageId)>> = HashMap::new();
-    for (event, _) in events.iter().zip(&wanted).filter(|(_, w)| **w) {
-        if let Some(pair) = Subjects::of(event).message_in_chat() {
-            asked.entry(event.tenant).or_default().push(pair);
+    for (event, load) in events.iter().zip(&plan) {
+        if let Load::WithPage(c, m) = *load {
+            asked.entry(event.tenant).or_default().push((c, m));
         }
     }
     let mut messages: HashMap<MessageId, Message> = HashMap::new();
     let mut chats: HashMap<ChatId, ChatView> = HashMap::new();
-    let mut unread: HashSet<TenantId> = HashSet::new();
     for (tenant, pairs) in asked {
-        match store.tenant(tenant).messages_and_chats(&pairs).await {
-            Ok((ms, cs)) => {
-                messages.extend(ms.into_iter().map(|m| (m.id(), m)));
-                chats.extend(cs.into_iter().map(|c| (c.chat.id(), c)));
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, events = pairs.len(), "cannot load a page's messages at once; loading them one by one");
-                unread.insert(tenant);
-            }
-        }
+        let (ms, cs) = store.tenant(tenant).messages_and_chats(&pairs).await?;
+        messages.extend(ms.into_iter().map(|m| (m.id(), m)));
+        chats.extend(cs.into_iter().map(|c| (c.chat.id(), c)));
     }
     let mut page = Vec::with_capacity(events.len());
-    for (event, wanted) in events.into_iter().zip(wanted) {
-        if !wanted {
-            page.push(HubEvent::bare(event));
-            continue;
-        }
-        match Subjects::of(&event).message_in_chat() {
-            Some((c, m)) if !unread.contains(&event.tenant) => page.push(HubEvent {
+    for (event, load) in events.iter().zip(plan) {
+        page.push(match load {
+            Load::Bare => HubEvent::bare(event.clone()),
+            Load::WithPage(c, m) => HubEvent {
                 message: messages.get(&m).cloned(),
                 chat: chats.get(&c).cloned(),
                 client: None,
-                event,
-            }),
-            _ => {
-                let seq = event.seq;
-                let hub_event = enrich(store, event.clone()).await.unwrap_or_else(|e| {
-                    tracing::error!(seq, error = %e, "cannot load an event's subject");
-                    HubEvent::bare(event)
-                });
-                page.push(hub_event);
-            }
-        }
+                event: event.clone(),
+            },
+            Load::Alone => Box::pin(enrich(store, event.clone())).await?,
+        });
     }
-    page
+    Ok(page)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{enrich, enrich_page};
+    use super::{enrich, load_page};
     use crate::store::schema_tests::{client, receive_sms, store, tenant};
 
     async fn receive(
@@ -174,7 +171,8 @@ mod tests {
             .count();
         assert_eq!(received, 4, "{events:?}");
         let wanted = |e: &crate::store::events::LoggedEvent| e.tenant == acme.tenant_id();
-        let page = enrich_page(&store, events.clone(), wanted).await;
+        let flags: Vec<bool> = events.iter().map(wanted).collect();
+        let page = load_page(&store, &events, &flags).await.unwrap();
         assert_eq!(page.len(), events.len());
         let mut texts = Vec::new();
         for (event, got) in events.into_iter().zip(page) {

@@ -13,5 +13,5 @@ mod enrich;
 mod tailer;
 
 pub use bus::{EventBus, HubEvent};
-pub use enrich::enrich;
+pub use enrich::load_page;
 pub use tailer::spawn_tailer;

@@ -4,8 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::EventBus;
-use super::enrich::enrich_page;
+use super::HubEvent;
+use super::enrich::{enrich, load_page};
 use crate::store::Store;
+use crate::store::events::LoggedEvent;
 
 /// Events read per round trip.
 const PAGE: usize = 500;
@@ -25,7 +27,7 @@ pub fn spawn_tailer(
             match store.events_after(cursor, PAGE).await {
                 Ok(events) => {
                     let full = events.len() == PAGE;
-                    let page = enrich_page(&store, events, |e| bus.listened(e.tenant)).await;
+                    let page = loaded(&store, &bus, &events).await;
                     for hub_event in page {
                         cursor = hub_event.seq();
                         bus.publish(Arc::new(hub_event));
@@ -42,4 +44,32 @@ pub fn spawn_tailer(
             }
         }
     })
+}
+
+/// The page with what its events are about, loaded only for tenants someone
+/// in this process listens to: an event committed before any later
+/// subscriber subscribed is not theirs to receive. Decided once per event,
+/// so that an event published as wanted has been loaded. Every event is
+/// returned, bare when its subject cannot be read, so cursors move on.
+async fn loaded(store: &Store, bus: &EventBus, events: &[LoggedEvent]) -> Vec<HubEvent> {
+    let wanted: Vec<bool> = events.iter().map(|e| bus.listened(e.tenant)).collect();
+    match load_page(store, events, &wanted).await {
+        Ok(page) => return page,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot load a page of events at once; loading them one by one")
+        }
+    }
+    let mut page = Vec::with_capacity(events.len());
+    for (event, wanted) in events.iter().zip(wanted) {
+        let bare = || HubEvent::bare(event.clone());
+        page.push(if wanted {
+            enrich(store, event.clone()).await.unwrap_or_else(|e| {
+                tracing::error!(seq = event.seq, error = %e, "cannot load an event's subject");
+                bare()
+            })
+        } else {
+            bare()
+        });
+    }
+    page
 }

@@ -18,7 +18,7 @@ use super::types::{AuditEvent, Chat, Client, Message};
 use crate::api::error::{ApiError, ApiResult};
 use crate::domain::ids::ChatId;
 use crate::domain::permissions::Action;
-use crate::events::{HubEvent, enrich};
+use crate::events::{HubEvent, load_page};
 use crate::store::TenantStore;
 
 /// Events loaded per page while catching up.
@@ -186,13 +186,12 @@ where
                 };
                 s.catching_up = page.len() == CATCH_UP_PAGE;
                 let store = s.store.store();
-                for event in page {
-                    match Box::pin(enrich(&store, event)).await {
-                        Ok(ev) => s.backlog.push_back(ev),
-                        Err(e) => {
-                            s.done = true;
-                            return Some((Err(e.into()), s));
-                        }
+                let wanted = vec![true; page.len()];
+                match Box::pin(load_page(&store, &page, &wanted)).await {
+                    Ok(events) => s.backlog.extend(events),
+                    Err(e) => {
+                        s.done = true;
+                        return Some((Err(e.into()), s));
                     }
                 }
                 continue;
