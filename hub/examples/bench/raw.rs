@@ -8,7 +8,7 @@ use hub::store::ranks::{chat_rank, newest_first};
 use hub::store::records;
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
-use surrealdb::types::{Object, RecordId, SurrealValue, Value};
+use surrealdb::types::{RecordId, SurrealValue, Value};
 use uuid::Uuid;
 
 pub type Db = Arc<Surreal<Any>>;
@@ -236,11 +236,8 @@ pub async fn store_messages(
              LET $chain = crypto::sha256($chain + $digest_K);
              CREATE $eid_K CONTENT {{ seq: $seq, tenant: $lt, kind: 'message.received', actor: 'system', target: 'message', data: {{}}, at: $at, rank: $erank_K, digest: $digest_K, chain: $chain }} RETURN NONE;\n"
         );
-        // One object parameter per message, as the hub binds a batch's
-        // values: SurrealDB copies every parameter in scope per statement.
-        sql.push_str(&replace_params(&statements, k));
+        sql.push_str(&statements.replace("_K", &format!("_{k}")));
         let c = uuid(*chat);
-        let mut fields = std::collections::BTreeMap::new();
         for (name, value) in [
             ("c", c.clone()),
             ("m", uuid(id)),
@@ -260,9 +257,8 @@ pub async fn store_messages(
             ("erank", newest_first(event).into_value()),
             ("digest", format!("{:064x}", id.as_u128()).into_value()),
         ] {
-            fields.insert(name.to_owned(), value);
+            vars.insert(format!("{name}_{k}"), value);
         }
-        vars.insert(format!("m{k}"), Value::Object(Object::from(fields)));
     }
     sql.push_str(&format!(
         "UPSERT counter:events SET n = $seq RETURN NONE;
@@ -280,21 +276,6 @@ pub async fn store_messages(
         anyhow::bail!("statement {i} failed: {e}");
     }
     Ok(())
-}
-
-/// `statements` with each `$name_K` as `$m<k>.name`: the message's fields.
-fn replace_params(statements: &str, k: usize) -> String {
-    let mut out = String::with_capacity(statements.len());
-    let mut rest = statements;
-    while let Some(at) = rest.find("_K") {
-        let (head, tail) = rest.split_at(at);
-        let start = head.rfind('$').expect("a parameter before _K");
-        out.push_str(&head[..start]);
-        out.push_str(&format!("$m{k}.{}", &head[start + 1..]));
-        rest = &tail[2..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// An inbound message as the hub takes one: in one round trip whether it
