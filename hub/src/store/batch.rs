@@ -46,6 +46,28 @@ pub(crate) struct Batch {
 /// own, so that reading one value never copies a large one beside it.
 const PER_PARAMETER: usize = 16;
 
+/// Whether `value` gets a parameter of its own: more than [`PER_PARAMETER`]
+/// elements and fields in all, nested ones included, or a long text.
+fn is_large(value: &Value) -> bool {
+    fn weigh(value: &Value, budget: &mut usize) -> bool {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(o) => Box::new(o.values()),
+            Value::String(s) => return s.len() > 1024,
+            _ => return false,
+        };
+        for child in children {
+            if *budget == 0 || weigh(child, budget) {
+                return true;
+            }
+            *budget -= 1;
+        }
+        false
+    }
+    let mut budget = PER_PARAMETER;
+    weigh(value, &mut budget)
+}
+
 /// The next batch's serial number.
 static SERIAL: AtomicU64 = AtomicU64::new(0);
 
@@ -282,12 +304,7 @@ impl Batch {
     /// (see [`PER_PARAMETER`]).
     pub fn bind(&mut self, value: impl SurrealValue) -> String {
         let value = value.into_value();
-        let large = match &value {
-            Value::Array(a) => a.len() > PER_PARAMETER,
-            Value::Object(o) => o.len() > PER_PARAMETER,
-            _ => false,
-        };
-        if large {
+        if is_large(&value) {
             let name = self.new_param();
             self.vars.insert(name.clone(), value);
             return format!("${name}");
@@ -553,13 +570,15 @@ mod tests {
         values.insert(7, big.clone().into_value());
         values.insert(20, wide.clone().into_value());
         values.insert(33, vec![1i64, 2, 3].into_value());
+        let nested = serde_json::json!({ "entries": (0..30).collect::<Vec<i64>>() });
+        values.insert(36, nested.into_value());
 
         let mut b = ts.batch();
         let names: Vec<String> = values.iter().map(|v| b.bind(v.clone())).collect();
         // Small values share objects of up to 16; large ones stand alone.
         let param = |n: &str| n.split('.').next().unwrap().to_owned();
         assert!(
-            !names[7].contains('.') && !names[20].contains('.'),
+            !names[7].contains('.') && !names[20].contains('.') && !names[36].contains('.'),
             "{names:?}"
         );
         assert!(names[33].contains('.'), "{names:?}");
