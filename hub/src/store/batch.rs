@@ -49,20 +49,21 @@ const PER_PARAMETER: usize = 16;
 /// Whether `value` gets a parameter of its own: more than [`PER_PARAMETER`]
 /// elements and fields in all, nested ones included, or a long text.
 fn is_large(value: &Value) -> bool {
+    /// Whether `value`, holding at most `budget` more elements, is large.
     fn weigh(value: &Value, budget: &mut usize) -> bool {
-        let children: Box<dyn Iterator<Item = &Value>> = match value {
-            Value::Array(a) => Box::new(a.iter()),
-            Value::Object(o) => Box::new(o.values()),
-            Value::String(s) => return s.len() > 1024,
-            _ => return false,
-        };
-        for child in children {
-            if *budget == 0 || weigh(child, budget) {
+        let mut child = |c: &Value| {
+            if *budget == 0 {
                 return true;
             }
             *budget -= 1;
+            weigh(c, budget)
+        };
+        match value {
+            Value::Array(a) => a.iter().any(&mut child),
+            Value::Object(o) => o.values().any(&mut child),
+            Value::String(s) => s.len() > 1024,
+            _ => false,
         }
-        false
     }
     let mut budget = PER_PARAMETER;
     weigh(value, &mut budget)
@@ -244,14 +245,8 @@ fn render(batches: &[&Batch]) -> Rendered {
     }
     for b in batches {
         r.push(&format!("LET $tenant = $b{}_tenant", b.serial));
-        for (name, value) in &b.vars {
-            let name = if name == "tenant" {
-                format!("b{}_tenant", b.serial)
-            } else {
-                name.clone()
-            };
-            r.vars.insert(name, value.clone());
-        }
+        r.vars
+            .extend(b.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
         if let Some((name, fields)) = &b.filling {
             r.vars
                 .insert(name.clone(), Value::Object(Object::from(fields.clone())));
@@ -286,11 +281,12 @@ fn render(batches: &[&Batch]) -> Rendered {
 
 impl Batch {
     pub fn new(tenant: TenantId) -> Self {
+        let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
         let mut vars = BTreeMap::new();
-        vars.insert("tenant".to_owned(), uuid_value(tenant.uuid()));
+        vars.insert(format!("b{serial}_tenant"), uuid_value(tenant.uuid()));
         Self {
             tenant,
-            serial: SERIAL.fetch_add(1, Ordering::Relaxed),
+            serial,
             statements: Vec::new(),
             vars,
             filling: None,
