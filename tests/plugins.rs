@@ -255,12 +255,17 @@ async fn bad_signatures_are_refused_and_store_nothing() {
     let (status, b) = post_webhook(&hub, &junk, signed(&junk)).await;
     assert_eq!(status, 400, "{b}");
     assert_eq!(b["error"]["code"], "MALFORMED");
-    // Signed, but its id or sender is only whitespace.
-    for (id, address) in [(" \t", "+14155550177"), ("ext-2", "\u{b}\u{b} ")] {
-        let blank = json!({
-            "type": "message", "id": id, "channel": "sms",
-            "from": { "address": address }, "text": "let me in"
-        });
+    // Signed, but its id or sender is only whitespace (a status's id too).
+    let blanks = [(" \t", "+14155550177"), ("ext-2", "\u{b}\u{b} ")]
+        .map(|(id, address)| {
+            json!({
+                "type": "message", "id": id, "channel": "sms",
+                "from": { "address": address }, "text": "let me in"
+            })
+        })
+        .into_iter()
+        .chain([json!([{ "type": "status", "id": "      ", "state": "failed", "reason": "no such number" }])]);
+    for blank in blanks {
         let (status, b) = post_webhook(&hub, &blank, signed(&blank)).await;
         assert_eq!(status, 400, "{b}");
         assert_eq!(b["error"]["code"], "MALFORMED");

@@ -381,6 +381,11 @@ impl Provider for Instagram {
         };
         for event in note.entry.into_iter().flat_map(|e| e.messaging) {
             if let Some(read) = event.read {
+                if read.mid.trim().is_empty() {
+                    return Err(WebhookError::Malformed(
+                        "a read receipt's `mid` must not be blank".into(),
+                    ));
+                }
                 result.statuses.push(StatusUpdate {
                     provider_message_id: read.mid,
                     state: DeliveryState::Read,
@@ -391,6 +396,11 @@ impl Provider for Instagram {
             let Some(m) = event.message else { continue };
             if m.is_echo || m.is_deleted {
                 continue;
+            }
+            if m.mid.trim().is_empty() || event.sender.id.trim().is_empty() {
+                return Err(WebhookError::Malformed(
+                    "a message's `mid` and `sender.id` must not be blank".into(),
+                ));
             }
             let attachments = m
                 .attachments

@@ -368,6 +368,11 @@ impl Provider for Webhook {
                     reason,
                     opted_out,
                 } => {
+                    if id.trim().is_empty() {
+                        return Err(WebhookError::Malformed(format!(
+                            "event {i}: `id` must not be blank"
+                        )));
+                    }
                     let state = match state.as_str() {
                         "queued" => DeliveryState::Queued,
                         "sent" => DeliveryState::Sent,
