@@ -28,7 +28,7 @@ pub(crate) struct Batch {
     /// values each.
     vars: BTreeMap<String, Value>,
     /// The object being filled with small values, and its parameter's name.
-    filling: Option<(String, BTreeMap<String, Value>)>,
+    filling: Option<(String, Object)>,
     /// Parameters named so far.
     params: usize,
     events: usize,
@@ -248,8 +248,7 @@ fn render(batches: &[&Batch]) -> Rendered {
         r.vars
             .extend(b.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
         if let Some((name, fields)) = &b.filling {
-            r.vars
-                .insert(name.clone(), Value::Object(Object::from(fields.clone())));
+            r.vars.insert(name.clone(), Value::Object(fields.clone()));
         }
         // The batch's tenant's chain, when it appends events.
         let chain = (b.events > 0)
@@ -309,10 +308,10 @@ impl Batch {
             .filling
             .take_if(|(_, fields)| fields.len() == PER_PARAMETER)
         {
-            self.vars.insert(name, Value::Object(Object::from(full)));
+            self.vars.insert(name, Value::Object(full));
         }
         if self.filling.is_none() {
-            self.filling = Some((self.new_param(), BTreeMap::new()));
+            self.filling = Some((self.new_param(), Object::new()));
         }
         let (param, fields) = self.filling.as_mut().expect("an object being filled");
         let field = format!("v{}", fields.len());
@@ -507,7 +506,7 @@ mod tests {
     use crate::domain::events::{Actor, EventKind};
     use crate::domain::ids::ClientId;
     use crate::domain::tenant::Tenant;
-    use crate::store::schema_tests::{client, receive_sms, store};
+    use crate::store::schema_tests::{client, receive_sms, store, tenant};
     use crate::store::{StoreError, StoreResult, TenantStore};
 
     fn receive(
@@ -545,9 +544,7 @@ mod tests {
     async fn bound_values_read_back_as_bound_whichever_parameter_holds_them() {
         use surrealdb::types::{SurrealValue, Value};
         let (_d, store) = store().await;
-        let tenant = Tenant::new("Acme", "acme", Utc::now()).unwrap();
-        store.create_tenant(&tenant).await.unwrap();
-        let ts = store.tenant(tenant.id);
+        let ts = store.tenant(tenant(&store, "acme").await);
 
         let big: Vec<i64> = (0..40).collect();
         let wide: serde_json::Value = (0..20)
