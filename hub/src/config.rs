@@ -57,6 +57,11 @@ pub struct DatabaseConfig {
     pub database: String,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// Embedded only: the size of SurrealKV's in-memory write buffer. A full
+    /// buffer is written out as a table file; a smaller one keeps the full-text
+    /// index's compaction (which walks the buffer's deleted keys) short, and so
+    /// the pauses it causes in writes. It must hold the largest transaction.
+    pub memtable_mib: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -308,6 +313,7 @@ impl Default for DatabaseConfig {
             database: "hub".into(),
             username: None,
             password: None,
+            memtable_mib: 64,
         }
     }
 }
@@ -388,6 +394,11 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "database.username and database.password are required for a SurrealDB server"
                     .into(),
+            ));
+        }
+        if !(1..=16_384).contains(&self.database.memtable_mib) {
+            return Err(ConfigError::Invalid(
+                "database.memtable_mib must be between 1 and 16384 (16 GiB)".into(),
             ));
         }
         if self.auth.session_hours == 0 || self.auth.session_hours > 24 * 90 {
@@ -526,6 +537,28 @@ impl Config {
         Ok(())
     }
 
+    /// The `SURREAL_*` settings the embedded engine reads from the process
+    /// environment when it opens (see vendor/README.md); none for a server,
+    /// which has settings of its own.
+    pub fn embedded_engine_env(&self) -> Vec<(&'static str, String)> {
+        if !self.database.url.starts_with("surrealkv://") {
+            return Vec::new();
+        }
+        let bytes = u64::from(self.database.memtable_mib) * 1024 * 1024;
+        vec![("SURREAL_SURREALKV_MAX_MEMTABLE_SIZE", bytes.to_string())]
+    }
+
+    /// Puts [`Self::embedded_engine_env`] into the process environment.
+    ///
+    /// # Safety
+    /// No other thread may be running: the environment is not synchronised.
+    pub unsafe fn export_embedded_engine_env(&self) {
+        for (key, value) in self.embedded_engine_env() {
+            // SAFETY: the caller guarantees this is the only thread.
+            unsafe { std::env::set_var(key, value) };
+        }
+    }
+
     pub fn database_settings(&self) -> DatabaseSettings {
         DatabaseSettings {
             url: self.database.url.clone(),
@@ -593,6 +626,19 @@ mod tests {
     }
 
     #[test]
+    fn the_embedded_engine_is_sized_from_the_config_and_a_server_is_left_alone() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(
+            c.embedded_engine_env(),
+            [("SURREAL_SURREALKV_MAX_MEMTABLE_SIZE", "67108864".to_owned())]
+        );
+        let c = Config::load(None, env(&[("HUB_DATABASE__MEMTABLE_MIB", "8")])).unwrap();
+        assert_eq!(c.embedded_engine_env()[0].1, "8388608");
+        let c = Config::load(None, env(&[("HUB_DATABASE__URL", "mem://")])).unwrap();
+        assert!(c.embedded_engine_env().is_empty());
+    }
+
+    #[test]
     fn environment_overrides_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hub.toml");
@@ -652,6 +698,8 @@ mod tests {
     fn bad_values_are_named() {
         let err = Config::load(None, env(&[("HUB_DATABASE__URL", "postgres://x")])).unwrap_err();
         assert!(err.to_string().contains("database.url"), "{err}");
+        let err = Config::load(None, env(&[("HUB_DATABASE__MEMTABLE_MIB", "0")])).unwrap_err();
+        assert!(err.to_string().contains("database.memtable_mib"), "{err}");
         let err = Config::load(None, env(&[("HUB_AUTH__SESSION_HOURS", "0")])).unwrap_err();
         assert!(err.to_string().contains("session_hours"), "{err}");
         let err = Config::load(None, env(&[("HUB_AUTH__SIGN_IN_ATTEMPTS", "0")])).unwrap_err();

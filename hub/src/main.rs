@@ -125,6 +125,8 @@ fn main() -> Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
         .with_writer(std::io::stderr)
         .init();
+    // SAFETY: no other thread runs yet; the runtime is built below.
+    unsafe { config.export_embedded_engine_env() };
     // The embedded database recurses deeply on complex queries.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -126,6 +126,9 @@ fn dir_size_mib(path: &std::path::Path) -> f64 {
 
 fn main() -> anyhow::Result<()> {
     let o = options()?;
+    // The floor and the seed open the store as a default hub does.
+    // SAFETY: no other thread runs yet; the runtime is built below.
+    unsafe { hub::config::Config::default().export_embedded_engine_env() };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // The embedded database's query planner recurses deeply.
