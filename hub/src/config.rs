@@ -60,7 +60,8 @@ pub struct DatabaseConfig {
     /// Embedded only: the size of SurrealKV's in-memory write buffer. A full
     /// buffer is written out as a table file; a smaller one keeps the full-text
     /// index's compaction (which walks the buffer's deleted keys) short, and so
-    /// the pauses it causes in writes. It must hold the largest transaction.
+    /// the pauses it causes in writes. A larger transaction gets a buffer of
+    /// its own size (vendor/README.md).
     pub memtable_mib: u32,
 }
 

@@ -327,11 +327,23 @@ fn test() -> Result<()> {
     ]);
     linted(&mut tests)?;
     let rust_tests = status(tests);
+    // The patched SurrealKV's own suite, with tests of the patch
+    // (vendor/README.md); unoptimised, it builds in about a minute.
+    let mut vendored = cargo();
+    vendored.args([
+        "test",
+        "--manifest-path",
+        "vendor/surrealkv/Cargo.toml",
+        "--lib",
+        "--locked",
+    ]);
+    let vendored = status(vendored).context("the patched SurrealKV's tests failed");
     // The browser tests and the fuzzers run even when a Rust test failed:
     // every report helps.
     let browser = browser_tests();
     let fuzzing = fuzz::run(&[]);
     rust_tests?;
+    vendored?;
     browser?;
     fuzzing
 }

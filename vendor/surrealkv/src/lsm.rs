@@ -373,10 +373,24 @@ impl CoreInner {
 	///
 	/// The actual SST flush happens asynchronously via background task.
 	pub(crate) fn rotate_memtable(&self) -> Result<()> {
+		self.rotate_memtable_with_capacity(self.opts.max_memtable_size)
+	}
+
+	/// Rotates as [`Self::rotate_memtable`], the new memtable's arena holding
+	/// `capacity` bytes. Patched (see vendor/README.md): a batch larger than
+	/// `max_memtable_size` gets a memtable of its own size rather than failing.
+	/// An empty active memtable too small for it is replaced by a larger empty
+	/// one (same WAL segment, nothing to rotate).
+	pub(crate) fn rotate_memtable_with_capacity(&self, capacity: usize) -> Result<()> {
 		// Step 1: Acquire WRITE lock upfront to prevent race conditions
 		let mut active_memtable = self.active_memtable.write()?;
 
 		if active_memtable.is_empty() {
+			if active_memtable.arena_capacity() < capacity {
+				let wal_number = active_memtable.get_wal_number();
+				*active_memtable = Arc::new(MemTable::new(capacity));
+				active_memtable.set_wal_number(wal_number);
+			}
 			return Ok(());
 		}
 
@@ -401,10 +415,8 @@ impl CoreInner {
 		};
 
 		// Step 3: Swap memtable while STILL holding write lock
-		let flushed_memtable = std::mem::replace(
-			&mut *active_memtable,
-			Arc::new(MemTable::new(self.opts.max_memtable_size)),
-		);
+		let flushed_memtable =
+			std::mem::replace(&mut *active_memtable, Arc::new(MemTable::new(capacity)));
 
 		// Set the WAL number on the new (empty) active memtable
 		active_memtable.set_wal_number(new_wal_number);
@@ -898,6 +910,14 @@ impl WriteStallCountProvider for CoreInner {
 	}
 }
 
+/// The arena size a memtable needs to take a batch whose worst-case size is
+/// `needed`: the configured size, or more for a batch that would not fit it
+/// (with room for the arena's own head node). Patched; see vendor/README.md.
+pub(crate) fn memtable_capacity_for(needed: u64, max_memtable_size: usize) -> usize {
+	let needed = usize::try_from(needed).unwrap_or(usize::MAX);
+	max_memtable_size.max(needed.saturating_add(needed / 16).saturating_add(1 << 20))
+}
+
 struct LsmCommitEnv {
 	core: Arc<CoreInner>,
 
@@ -953,7 +973,9 @@ impl CommitEnv for LsmCommitEnv {
 		// are inserted, so room seen here is still there at the insert below.
 		// The read guard is held until the insert, so no rotation can come
 		// between the WAL record and the memtable that it covers.
+		// A batch larger than a whole memtable gets a memtable of its size.
 		let needed = processed_batch.memtable_size_estimate();
+		let capacity = memtable_capacity_for(needed, self.core.opts.max_memtable_size);
 		let mut rotated = false;
 		let active_memtable = loop {
 			let active_memtable = self.core.active_memtable.read()?;
@@ -961,16 +983,16 @@ impl CommitEnv for LsmCommitEnv {
 				active_memtable.release_reservation(needed);
 				break active_memtable;
 			}
-			if rotated || active_memtable.is_empty() {
+			if rotated {
 				return Err(Error::Other(format!(
-					"a batch of {} entries ({needed} bytes) does not fit in an empty memtable of {} bytes",
+					"a batch of {} entries ({needed} bytes) does not fit in a memtable of {} bytes",
 					processed_batch.count(),
 					active_memtable.arena_capacity()
 				)));
 			}
 			drop(active_memtable);
 			log::debug!("write: arena full, rotating memtable before the WAL append");
-			self.core.rotate_memtable()?;
+			self.core.rotate_memtable_with_capacity(capacity)?;
 			if let Some(ref task_manager) = self.task_manager {
 				task_manager.wake_up_memtable();
 			}

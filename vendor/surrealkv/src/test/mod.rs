@@ -36,6 +36,9 @@ pub mod manifest_tests;
 pub mod memtable_tests;
 #[cfg(test)]
 pub mod oracle_tests;
+// Patched (see vendor/README.md): the hub's own tests of its changes.
+#[cfg(test)]
+pub mod patched_tests;
 #[cfg(test)]
 pub mod recovery_integration_tests;
 #[cfg(test)]

@@ -63,6 +63,24 @@ impl Reporter for DefaultReporter {
 /// * `Err(...)` - Error during replay
 type ReplayResult = (Option<u64>, Vec<(Arc<MemTable>, u64)>);
 
+/// The arena size that takes every batch of a segment: `arena_size`, or more
+/// when the batches' worst-case sizes add up to more. Reading stops at the
+/// first record that does not read or decode; the replay reports it.
+fn segment_capacity(path: &Path, segment_id: u64, arena_size: usize) -> usize {
+	let Ok(file) = File::open(path) else {
+		return arena_size;
+	};
+	let mut reader = Reader::with_options(file, None, segment_id);
+	let mut needed: u64 = 0;
+	while let Ok((record_data, _)) = reader.read() {
+		match Batch::decode(record_data) {
+			Ok(batch) => needed = needed.saturating_add(batch.memtable_size_estimate()),
+			Err(_) => break,
+		}
+	}
+	crate::lsm::memtable_capacity_for(needed, arena_size)
+}
+
 pub(crate) fn replay_wal(
 	wal_dir: &Path,
 	min_wal_number: u64,
@@ -145,8 +163,14 @@ pub(crate) fn replay_wal(
 
 		log::debug!("Processing WAL segment #{:020}", segment_id);
 
-		// Create a new memtable for this segment
-		let mut current_memtable = Arc::new(MemTable::new(arena_size));
+		// Create a new memtable for this segment. Patched (see vendor/README.md):
+		// sized to hold the whole segment, which was written against a memtable
+		// that held it, perhaps a larger one than `arena_size`. Upstream split
+		// such a segment across memtables and flushed the first part during
+		// recovery, which marks the whole segment flushed while the rest (and
+		// everything appended to the segment after the open) is in memory only.
+		let mut current_memtable =
+			Arc::new(MemTable::new(segment_capacity(&segment.file_path, segment_id, arena_size)));
 
 		// Open the segment file
 		let file = File::open(&segment.file_path)?;
@@ -187,19 +211,23 @@ pub(crate) fn replay_wal(
 							// (no partial prefix). If the active memtable is empty here,
 							// the batch alone exceeds arena capacity and no rotation
 							// will help — surface as fatal.
-							if current_memtable.is_empty() {
-								return Err(Error::Other(format!(
-									"Batch too large for memtable (batch size exceeds arena_size={})",
-									arena_size
-								)));
-							}
-							// Save current memtable and create new one
-							log::warn!(
-								"WAL segment #{:020} exceeds single memtable capacity, splitting",
-								segment_id
+							// Patched (see vendor/README.md): a batch larger than
+							// `arena_size` (written with a larger memtable, or given
+							// a memtable of its own size) is replayed into a memtable
+							// of its size instead of failing the open.
+							let capacity = crate::lsm::memtable_capacity_for(
+								batch.memtable_size_estimate(),
+								arena_size,
 							);
-							memtables.push((Arc::clone(&current_memtable), segment_id));
-							current_memtable = Arc::new(MemTable::new(arena_size));
+							if !current_memtable.is_empty() {
+								// Save current memtable and create new one
+								log::warn!(
+									"WAL segment #{:020} exceeds single memtable capacity, splitting",
+									segment_id
+								);
+								memtables.push((Arc::clone(&current_memtable), segment_id));
+							}
+							current_memtable = Arc::new(MemTable::new(capacity));
 							// Retry on fresh memtable
 							current_memtable.add(&batch)?;
 						}

@@ -1,0 +1,130 @@
+//! Patched (see vendor/README.md): a crash keeps every committed batch when
+//! memtables rotate, a batch larger than a memtable commits, and a WAL segment
+//! larger than the memtable replays whole.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tempdir::TempDir;
+
+use crate::transaction::Durability;
+use crate::{Options, Tree};
+
+fn options(path: PathBuf, memtable: usize) -> Arc<Options> {
+	Arc::new(Options {
+		path,
+		max_memtable_size: memtable,
+		..Default::default()
+	})
+}
+
+/// Ends the tree as a crash would: writes and background work stopped, its
+/// lock let go, and nothing flushed or closed (`Drop` would close it).
+async fn crash(tree: Tree) {
+	tree.core.commit_pipeline.shutdown();
+	let task_manager = tree.core.task_manager.lock().unwrap().take();
+	if let Some(task_manager) = task_manager {
+		task_manager.stop().await;
+	}
+	tree.core.inner.lockfile.lock().unwrap().release().unwrap();
+	std::mem::forget(tree);
+}
+
+/// Commits `keys`, synced, as a caller told "committed" relies on.
+async fn commit(tree: &Tree, keys: std::ops::Range<u32>, value: &[u8]) {
+	let mut txn = tree.begin().unwrap();
+	txn.set_durability(Durability::Immediate);
+	for k in keys {
+		txn.set(format!("key{k:08}").as_bytes(), value).unwrap();
+	}
+	txn.commit().await.unwrap();
+}
+
+/// The keys in `keys` that the tree does not hold.
+fn missing(tree: &Tree, keys: std::ops::Range<u32>) -> Vec<u32> {
+	let txn = tree.begin().unwrap();
+	keys.filter(|k| txn.get(format!("key{k:08}").as_bytes()).unwrap().is_none()).collect()
+}
+
+/// Waits until the background flush has written every immutable memtable.
+async fn flushed(tree: &Tree) {
+	for _ in 0..500 {
+		if tree.core.inner.immutable_memtables.read().unwrap().is_empty() {
+			return;
+		}
+		tokio::time::sleep(Duration::from_millis(10)).await;
+	}
+	panic!("immutable memtables were not flushed within 5 s");
+}
+
+/// Upstream put the batch that found the memtable full into the next memtable
+/// while its record stayed in the previous WAL segment, deleted once the
+/// previous memtable was flushed: a crash then lost it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_rotations_keeps_every_committed_batch() {
+	let dir = TempDir::new("patched").unwrap();
+	let opts = options(dir.path().to_path_buf(), 64 * 1024);
+	let value = vec![7u8; 500];
+	{
+		let tree = Tree::new(Arc::clone(&opts)).unwrap();
+		let log_number = tree.core.inner.level_manifest.read().unwrap().get_log_number();
+		for t in 0..100 {
+			commit(&tree, t * 10..t * 10 + 10, &value).await;
+		}
+		flushed(&tree).await;
+		let now = tree.core.inner.level_manifest.read().unwrap().get_log_number();
+		assert!(now > log_number, "memtables were flushed and WAL segments retired");
+		crash(tree).await;
+	}
+	let tree = Tree::new(Arc::clone(&opts)).unwrap();
+	assert_eq!(missing(&tree, 0..1000), Vec::<u32>::new());
+	tree.close().await.unwrap();
+}
+
+/// Upstream refused a batch larger than an empty memtable (after writing it to
+/// the WAL); here it gets a memtable of its size, and survives a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_larger_than_a_memtable_commits_and_survives_a_crash() {
+	let dir = TempDir::new("patched").unwrap();
+	let opts = options(dir.path().to_path_buf(), 64 * 1024);
+	let value = vec![7u8; 1000];
+	{
+		let tree = Tree::new(Arc::clone(&opts)).unwrap();
+		commit(&tree, 0..10, &value).await;
+		commit(&tree, 10..1010, &value).await; // about 1 MB in one batch
+		commit(&tree, 1010..1020, &value).await;
+		crash(tree).await;
+	}
+	let tree = Tree::new(Arc::clone(&opts)).unwrap();
+	assert_eq!(missing(&tree, 0..1020), Vec::<u32>::new());
+	tree.close().await.unwrap();
+}
+
+/// A segment written with a larger memtable is replayed into one memtable.
+/// Upstream split it and flushed the first part during recovery, which marked
+/// the segment flushed while its rest, and everything appended to it after the
+/// open, was in memory only: the next crash lost them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_larger_than_the_memtable_replays_whole() {
+	let dir = TempDir::new("patched").unwrap();
+	let path = dir.path().to_path_buf();
+	let value = vec![7u8; 1000];
+	{
+		let tree = Tree::new(options(path.clone(), 4 << 20)).unwrap();
+		for t in 0..80 {
+			commit(&tree, t * 10..t * 10 + 10, &value).await;
+		}
+		crash(tree).await;
+	}
+	let small = options(path, 64 * 1024);
+	{
+		let tree = Tree::new(Arc::clone(&small)).unwrap();
+		assert_eq!(missing(&tree, 0..800), Vec::<u32>::new());
+		commit(&tree, 800..810, &value).await;
+		crash(tree).await;
+	}
+	let tree = Tree::new(small).unwrap();
+	assert_eq!(missing(&tree, 0..810), Vec::<u32>::new());
+	tree.close().await.unwrap();
+}
