@@ -1,6 +1,6 @@
 //! Patched (see vendor/README.md): a crash keeps every committed batch when
-//! memtables rotate, a batch larger than a memtable commits, and a WAL segment
-//! larger than the memtable replays whole.
+//! memtables rotate (with one writer or several), a batch larger than a
+//! memtable commits, and a WAL segment larger than the memtable replays whole.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -75,6 +75,39 @@ async fn a_crash_after_rotations_keeps_every_committed_batch() {
 		flushed(&tree).await;
 		let now = tree.core.inner.level_manifest.read().unwrap().get_log_number();
 		assert!(now > log_number, "memtables were flushed and WAL segments retired");
+		crash(tree).await;
+	}
+	let tree = Tree::new(Arc::clone(&opts)).unwrap();
+	assert_eq!(missing(&tree, 0..1000), Vec::<u32>::new());
+	tree.close().await.unwrap();
+}
+
+/// The same with commits from several tasks at once: upstream also lost
+/// batches that other commits had logged in the old segment and applied
+/// after the rotation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crash_after_rotations_under_concurrent_commits_keeps_every_batch() {
+	let dir = TempDir::new("patched").unwrap();
+	let opts = options(dir.path().to_path_buf(), 64 * 1024);
+	{
+		let tree = Arc::new(Tree::new(Arc::clone(&opts)).unwrap());
+		let writers: Vec<_> = (0..8u32)
+			.map(|w| {
+				let tree = Arc::clone(&tree);
+				tokio::spawn(async move {
+					let value = vec![7u8; 500];
+					for t in 0..25u32 {
+						let first = (w * 25 + t) * 5;
+						commit(&tree, first..first + 5, &value).await;
+					}
+				})
+			})
+			.collect();
+		for writer in writers {
+			writer.await.unwrap();
+		}
+		flushed(&tree).await;
+		let tree = Arc::into_inner(tree).expect("writers are done");
 		crash(tree).await;
 	}
 	let tree = Tree::new(Arc::clone(&opts)).unwrap();
