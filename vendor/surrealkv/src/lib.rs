@@ -992,7 +992,7 @@ impl std::fmt::Debug for InternalKeyRef<'_> {
 /// sequence number, and operation kind.
 ///
 /// # Example
-/// ```ignore
+/// ```text
 /// let mut iter = tx.range(b"a", b"z")?;
 /// iter.seek(b"foo")?;  // Position at first version of "foo"
 /// while iter.valid() {

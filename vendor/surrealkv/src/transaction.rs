@@ -578,7 +578,7 @@ impl Transaction {
 	/// the start key, but not the end key.
 	///
 	/// # Example
-	/// ```ignore
+	/// ```text
 	/// 
 	/// let mut iter = tx.range(b"a", b"z")?;
 	/// iter.seek_first()?;
@@ -627,7 +627,7 @@ impl Transaction {
 	/// * `end` - End key (exclusive)
 	///
 	/// # Example
-	/// ```ignore
+	/// ```text
 	/// let mut iter = tx.history(b"a", b"z")?;
 	/// iter.seek_first()?;
 	/// while iter.valid() {

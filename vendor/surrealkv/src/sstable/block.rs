@@ -184,7 +184,7 @@ impl BlockHandle {
 ///
 /// ## Usage
 ///
-/// ```ignore
+/// ```text
 /// let block = Block::new(data, comparator);
 /// let mut iter = block.iter()?;
 /// iter.seek_internal(target)?;
@@ -232,7 +232,7 @@ impl Block {
 ///
 /// ## Usage Example
 ///
-/// ```ignore
+/// ```text
 /// let mut writer = BlockWriter::new(4096, 16, comparator);
 /// writer.add(b"apple", b"fruit")?;
 /// writer.add(b"apricot", b"fruit")?;
