@@ -189,6 +189,11 @@ async fn twilio_inbound_messages_are_stored_once_and_reach_a_subscriber() {
     let (status, body) = twilio::post_webhook(&url, &blank, None).await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("MessageSid"), "{body}");
+    // Nor is a WhatsApp sender with no number after the prefix.
+    let nobody = twilio_inbound("SM33333333333333333333333333333333", "whatsapp: ", "Hi");
+    let (status, body) = twilio::post_webhook(&url, &nobody, None).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("`From`"), "{body}");
     assert!(
         ws.recv(Duration::from_millis(500)).await.is_none(),
         "nothing more"

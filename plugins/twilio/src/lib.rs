@@ -379,9 +379,15 @@ impl Provider for Twilio {
                 let from = id_field("From")
                     .ok_or_else(|| WebhookError::Malformed("`From` is missing".into()))?;
                 let (channel, address) = match from.strip_prefix(WHATSAPP_PREFIX) {
-                    Some(number) => (Channel::Whatsapp, number),
+                    Some(number) => (Channel::Whatsapp, number.trim()),
                     None => (Channel::Sms, from),
                 };
+                // Found by fuzzing: `From=whatsapp:` names no sender.
+                if address.is_empty() {
+                    return Err(WebhookError::Malformed(format!(
+                        "`From` is `{from}`, with no number after the prefix"
+                    )));
+                }
                 let count: usize = match field("NumMedia") {
                     None => 0,
                     Some(n) => n.parse().map_err(|_| {
