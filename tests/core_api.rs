@@ -713,16 +713,9 @@ async fn message_text_is_searchable() {
         .await
         .ok();
     }
-    let r = hub
-        .gql(
-            Some(&token),
-            "query($q: String!) { searchMessages(query: $q) { text chatId } }",
-            json!({ "q": "invoice" }),
-        )
-        .await;
-    let mut texts: Vec<String> = r.ok()["searchMessages"]
-        .as_array()
-        .unwrap()
+    let mut texts: Vec<String> = hub
+        .search_messages(&token, "invoice", 2)
+        .await
         .iter()
         .map(|m| m["text"].as_str().unwrap().to_owned())
         .collect();

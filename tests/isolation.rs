@@ -44,6 +44,10 @@ async fn world() -> World {
         .as_str()
         .unwrap()
         .to_owned();
+    // Searchable by its owner, so that the intruder's empty search below
+    // is the isolation's doing, not the index's delay.
+    let found = hub.search_messages(&acme, "secret", 1).await;
+    assert_eq!(found.len(), 1, "acme finds its own message: {found:?}");
     let t = hub
         .gql(
             Some(&acme),

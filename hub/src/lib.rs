@@ -16,4 +16,5 @@ pub mod files;
 pub mod plugins;
 pub mod privacy;
 pub mod retention;
+pub mod search;
 pub mod store;

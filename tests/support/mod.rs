@@ -451,6 +451,32 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// `searchMessages(query)`, asked until it finds at least `n` messages
+    /// (search is written behind the message, a moment after it) or 10 s
+    /// pass; returns the messages' texts and chats.
+    pub async fn search_messages(&self, token: &str, query: &str, n: usize) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = self
+                .gql(
+                    Some(token),
+                    "query($q: String!) { searchMessages(query: $q) { id text chatId } }",
+                    json!({ "q": query }),
+                )
+                .await;
+            let hits = r.ok()["searchMessages"]
+                .as_array()
+                .expect("a list of messages")
+                .clone();
+            if hits.len() >= n || tokio::time::Instant::now() > deadline {
+                return hits;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 /// The path of a file in the workspace.
 pub fn workspace_file(rel: &str) -> PathBuf {
     // `cargo test` names the package folder when the test runs; the path

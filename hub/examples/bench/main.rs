@@ -534,6 +534,48 @@ async fn run(o: Options) -> anyhow::Result<()> {
         );
         keep(&mut rows, row);
     }
+    {
+        // Search is written behind the message: how long until a message
+        // just sent is found. One word of letters only, unique to this run
+        // and message (the analyzer splits letters from digits).
+        let mut row = Row::new("sent → found by message search", None);
+        let samples = n.min(100);
+        let mut latencies = Vec::with_capacity(samples);
+        for i in 0..samples {
+            let word: String = format!("findme{}{i:04}", run_tag())
+                .chars()
+                .map(|c| match c.to_digit(16) {
+                    Some(d) if c.is_ascii_digit() => char::from(b'q' + d as u8),
+                    _ => c,
+                })
+                .collect();
+            let chat = &chats[i % chats.len()].1;
+            let t = Instant::now();
+            api.gql(
+                SEND,
+                json!({ "c": chat, "t": format!("bench search {word}") }),
+            )
+            .await?;
+            loop {
+                let d = api.gql(SEARCH_MESSAGES, json!({ "q": word })).await?;
+                if d["searchMessages"]
+                    .as_array()
+                    .is_some_and(|a| !a.is_empty())
+                {
+                    break;
+                }
+                anyhow::ensure!(
+                    t.elapsed() < Duration::from_secs(30),
+                    "`{word}` not found in 30 s"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            latencies.push(t.elapsed());
+        }
+        row.hub = Some(Figures::new(latencies, f64::NAN));
+        row.note = "one at a time, searched every 5 ms".into();
+        keep(&mut rows, row);
+    }
     let rss_writes = hub.rss_mib();
 
     // Subscribers.

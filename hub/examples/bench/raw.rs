@@ -152,11 +152,14 @@ pub async fn history(db: &Db, t: Uuid, chat: Uuid, first: usize) -> anyhow::Resu
 
 pub async fn search_messages(db: &Db, t: Uuid, text: String) -> anyhow::Result<usize> {
     let rows: Vec<IdRow> = db
-        .query("SELECT *, search::score(1) AS score FROM message WHERE text @1@ $q AND tenant = $t ORDER BY score DESC LIMIT 20")
+        .query(
+            "LET $hits = (SELECT id, search::score(1) AS score FROM message_text WHERE text @1@ $q AND tenant = $t ORDER BY score DESC LIMIT 20);
+             SELECT * FROM $hits.map(|$h| type::record('message', record::id($h.id)));",
+        )
         .bind(("t", t))
         .bind(("q", text))
         .await?
-        .take(0)?;
+        .take(1)?;
     Ok(rows.len())
 }
 

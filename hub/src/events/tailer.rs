@@ -21,7 +21,7 @@ pub fn spawn_tailer(
     poll: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let commits = store.commits();
+        let mut commits = store.commits().watch();
         let mut cursor = bus.position();
         loop {
             match store.events_after(cursor, PAGE).await {
@@ -39,7 +39,7 @@ pub fn spawn_tailer(
                 Err(e) => tracing::error!(error = %e, "cannot read the event log; retrying"),
             }
             tokio::select! {
-                () = commits.notified() => {}
+                _ = commits.changed() => {}
                 () = tokio::time::sleep(poll) => {}
             }
         }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
 use surrealdb::types::{Object, SurrealValue, Value};
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{oneshot, watch};
 
 use super::error::{StoreError, StoreResult, classify, is_conflict};
 use super::records::{rid, uuid_value};
@@ -124,7 +124,9 @@ where
 pub struct LogWriters {
     pending: std::sync::Mutex<VecDeque<Pending>>,
     turn: tokio::sync::Mutex<()>,
-    committed: Notify,
+    /// Counts this process's commits that appended events; each reader of
+    /// the log (the tailer, the search indexer) watches it on its own.
+    committed: watch::Sender<u64>,
 }
 
 /// A batch waiting for its turn, and where its result goes.
@@ -134,10 +136,10 @@ struct Pending {
 }
 
 impl LogWriters {
-    /// Resolves after the next commit in this process that appended events;
+    /// Changes after each commit in this process that appended events;
     /// other processes' commits are only seen by reading the log.
-    pub fn notified(&self) -> tokio::sync::futures::Notified<'_> {
-        self.committed.notified()
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.committed.subscribe()
     }
 
     /// Waits for the turn, then runs whatever batches are queued by then
@@ -162,7 +164,7 @@ impl LogWriters {
         }
         let results = run_group(db, &group).await;
         if results.iter().any(Result::is_ok) {
-            self.committed.notify_one();
+            self.committed.send_modify(|n| *n += 1);
         }
         for (p, result) in group.into_iter().zip(results) {
             // A caller that went away no longer needs its answer.

@@ -99,6 +99,7 @@ impl TenantStore {
                         .into());
                     }
                     self.push_message_record(&mut b, m);
+                    self.push_message_words(&mut b, m);
                     unread += i64::from(m.is_unread());
                     counts.messages += 1;
                 }

@@ -455,19 +455,6 @@ impl TenantStore {
             .after(before.map(|b| newest_first(b.uuid())))
     }
 
-    /// Messages whose text contains all of `query`'s words, best first.
-    pub async fn search_messages(&self, query: &str, limit: usize) -> StoreResult<Vec<Message>> {
-        let rows: Vec<MessageRow> = self
-            .db()
-            .query("SELECT *, search::score(1) AS score FROM message WHERE text @1@ $q AND tenant = $tenant ORDER BY score DESC LIMIT $limit")
-            .bind(("tenant", self.tenant.uuid()))
-            .bind(("q", query.to_owned()))
-            .bind(("limit", limit as i64))
-            .await?
-            .take(0)?;
-        messages_of(rows)
-    }
-
     /// Marks the chat's unread inbound messages up to and including `up_to`
     /// as read, and lowers the unread count in the same transaction.
     /// Returns how many were marked.

@@ -51,6 +51,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "client_contacts",
         include_str!("../../../schema/surql/0008_client_contacts.surql"),
     ),
+    (
+        9,
+        "search_behind",
+        include_str!("../../../schema/surql/0009_search_behind.surql"),
+    ),
 ];
 
 /// The version the schema has once every migration is applied.

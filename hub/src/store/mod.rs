@@ -21,6 +21,7 @@ pub mod records;
 pub mod retention;
 #[cfg(test)]
 pub(crate) mod schema_tests;
+pub mod search;
 pub mod sign_in;
 pub mod templates;
 pub mod tenants;

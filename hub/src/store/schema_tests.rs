@@ -125,7 +125,7 @@ async fn clients_stored_before_contact_lists_get_theirs_in_the_order_added() {
     // The database as it was at version 7: no list on any client.
     raw(
         &store,
-        "REMOVE FIELD contacts ON client; UPDATE client UNSET contacts; DELETE migration:8;",
+        "REMOVE FIELD contacts ON client; UPDATE client UNSET contacts; DELETE migration WHERE version >= 8;",
         json!({}),
     )
     .await

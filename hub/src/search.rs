@@ -1,0 +1,78 @@
+//! The message search indexer: copies the words of each message stored into
+//! the search index ([`crate::store::search`]), behind the transaction that
+//! stored it, so that a send or an inbound message does not wait for the
+//! full-text index. With several hub processes on one database, the one that
+//! holds the lease indexes; another takes over when its lease runs out.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::store::Store;
+
+/// Events read per transaction.
+const PAGE: usize = 500;
+
+/// How long after a local commit the indexer waits for more to index with
+/// it: the full-text index costs less per message in larger transactions.
+const GATHER: Duration = Duration::from_millis(50);
+
+/// How late, at most, messages stored through other hub processes are
+/// indexed; this process's own commits wake the indexer at once.
+const POLL: Duration = Duration::from_millis(250);
+
+/// How long after its last renewal another hub may take the indexer over.
+const LEASE: Duration = Duration::from_secs(30);
+
+/// Starts the indexer.
+pub fn spawn(store: Store) -> tokio::task::JoinHandle<()> {
+    let owner = format!("search-{}", uuid::Uuid::now_v7());
+    tokio::spawn(async move {
+        let mut commits = store.commits().watch();
+        let mut held_until = None;
+        loop {
+            match round(&store, &owner, &mut held_until).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    held_until = None;
+                    tracing::warn!(error = %e, "message search indexing failed; retrying")
+                }
+            }
+            tokio::select! {
+                _ = commits.changed() => tokio::time::sleep(GATHER).await,
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    })
+}
+
+/// Takes or renews the lease when half of it has run, then indexes one
+/// page; true when there is more to index.
+async fn round(
+    store: &Store,
+    owner: &str,
+    held_until: &mut Option<chrono::DateTime<Utc>>,
+) -> crate::store::StoreResult<bool> {
+    let now = Utc::now();
+    let lease = chrono::Duration::from_std(LEASE).expect("a short lease");
+    if held_until.is_none_or(|until| until - lease / 2 < now) {
+        let until = now + lease;
+        *held_until = store
+            .claim_search_lease(owner, now, until)
+            .await?
+            .then_some(until);
+    }
+    if held_until.is_none() {
+        return Ok(false);
+    }
+    let done = store.index_messages(owner, PAGE).await?;
+    if done.messages > 0 {
+        tracing::debug!(
+            events = done.events,
+            messages = done.messages,
+            "messages indexed for search"
+        );
+    }
+    Ok(done.events == PAGE)
+}

@@ -1,0 +1,367 @@
+//! Message search, written behind the message: `message_text` holds each
+//! message's words under the message's own key, with the full-text index.
+//!
+//! Sends and inbound messages do not write it: the indexer
+//! ([`crate::search`]) reads the event log after its cursor and copies the
+//! texts of the messages it names, one transaction per page, so a message is
+//! found a moment after it is stored. One hub process at a time holds the
+//! indexer's lease. A bulk import writes its messages' words itself.
+
+use chrono::{DateTime, Utc};
+use surrealdb::types::RecordId;
+
+use super::error::StoreResult;
+use super::events::LoggedEvent;
+use super::messages::MessageRow;
+use super::records::{rid, uuid_value};
+use super::{Batch, Store, TenantStore};
+use crate::domain::ids::{ChatId, MessageId};
+use crate::domain::message::Message;
+
+/// The one cursor record of the indexer.
+const CURSOR: &str = "search_cursor:messages";
+
+/// The events that store a message whose words are to be indexed.
+const INDEXED_KINDS: [&str; 2] = ["message.queued", "message.received"];
+
+/// What one indexing round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Indexed {
+    /// Events read past the cursor.
+    pub events: usize,
+    /// Messages whose words were written.
+    pub messages: usize,
+}
+
+impl Store {
+    /// Takes or renews the indexer's lease until `until`: true when `owner`
+    /// holds it now. Two hubs claiming at once conflict in the database; the
+    /// one that fails does not index this round.
+    pub async fn claim_search_lease(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let held: Vec<Option<String>> = self
+            .db()
+            .query(format!(
+                "UPDATE {CURSOR} SET lease_owner = $owner, lease_until = $until
+                   WHERE lease_owner = NONE OR lease_owner = $owner OR lease_until = NONE OR lease_until < $now
+                   RETURN VALUE lease_owner"
+            ))
+            .bind(("owner", owner.to_owned()))
+            .bind(("now", now))
+            .bind(("until", until))
+            .await?
+            .take(0)?;
+        Ok(held.first().and_then(Option::as_deref) == Some(owner))
+    }
+
+    /// The indexer's position in the event log.
+    pub async fn search_cursor(&self) -> StoreResult<i64> {
+        let seq: Vec<i64> = self
+            .db()
+            .query(format!("SELECT VALUE seq FROM {CURSOR}"))
+            .await?
+            .take(0)?;
+        Ok(seq.first().copied().unwrap_or(0))
+    }
+
+    /// Indexes the messages stored by up to `limit` events after the cursor,
+    /// and moves the cursor past them, in one transaction that fails unless
+    /// `owner` still holds the lease and the cursor is where it was read.
+    pub async fn index_messages(&self, owner: &str, limit: usize) -> StoreResult<Indexed> {
+        let cursor = self.search_cursor().await?;
+        let events = self.events_after(cursor, limit).await?;
+        let Some(last) = events.last().map(|e| e.seq) else {
+            return Ok(Indexed::default());
+        };
+        let messages: Vec<RecordId> = events.iter().filter_map(message_of).collect();
+        let mut response = self
+            .db()
+            .query(format!(
+                "BEGIN TRANSACTION;
+                 IF (UPDATE {CURSOR} SET seq = $last WHERE seq = $cursor AND lease_owner = $owner RETURN VALUE id) = [] {{
+                     THROW 'the search index moved on without this hub'
+                 }};
+                 LET $found = (SELECT id, tenant, text FROM $messages);
+                 FOR $m IN $found {{
+                     UPSERT type::record('message_text', record::id($m.id)) CONTENT {{ tenant: $m.tenant, text: $m.text }} RETURN NONE;
+                 }};
+                 RETURN array::len($found);
+                 COMMIT TRANSACTION;"
+            ))
+            .bind(("last", last))
+            .bind(("cursor", cursor))
+            .bind(("owner", owner.to_owned()))
+            .bind(("messages", messages))
+            .await?
+            .check()
+            .map_err(|e| super::error::classify(e.to_string()))?;
+        // The count is the last statement's result before `COMMIT`'s.
+        let count = response.num_statements() - 2;
+        let written: Option<i64> = response.take(count)?;
+        Ok(Indexed {
+            events: events.len(),
+            messages: written.unwrap_or(0) as usize,
+        })
+    }
+}
+
+/// The record of the message an event stored, if it is one to index.
+fn message_of(e: &LoggedEvent) -> Option<RecordId> {
+    if !INDEXED_KINDS.contains(&e.kind.as_str()) {
+        return None;
+    }
+    let message: uuid::Uuid = e.target.strip_prefix("message:")?.parse().ok()?;
+    let chat: uuid::Uuid = e.data.get("chat")?.as_str()?.parse().ok()?;
+    Some(rid(
+        "message",
+        [
+            uuid_value(e.tenant.uuid()),
+            uuid_value(chat),
+            uuid_value(message),
+        ],
+    ))
+}
+
+impl TenantStore {
+    /// Messages whose text contains all of `query`'s words, best first.
+    pub async fn search_messages(&self, query: &str, limit: usize) -> StoreResult<Vec<Message>> {
+        let rows: Vec<MessageRow> = self
+            .db()
+            .query(
+                "LET $hits = (SELECT id, search::score(1) AS score FROM message_text WHERE text @1@ $q AND tenant = $tenant ORDER BY score DESC LIMIT $limit);
+                 SELECT * FROM $hits.map(|$h| type::record('message', record::id($h.id)));",
+            )
+            .bind(("tenant", self.tenant.uuid()))
+            .bind(("q", query.to_owned()))
+            .bind(("limit", limit as i64))
+            .await?
+            .take(1)?;
+        rows.into_iter().map(MessageRow::into_domain).collect()
+    }
+
+    /// Writes `m`'s words with it, for writers that do not go through the
+    /// event log (a bulk import).
+    pub(super) fn push_message_words(&self, b: &mut Batch, m: &Message) {
+        let id = b.bind(self.message_text_rid(m.chat(), m.id()));
+        let text = b.bind(m.text().to_owned());
+        b.push(format!(
+            "CREATE {id} CONTENT {{ tenant: $tenant, text: {text} }} RETURN NONE"
+        ));
+    }
+
+    fn message_text_rid(&self, chat: ChatId, id: MessageId) -> RecordId {
+        rid(
+            "message_text",
+            [
+                uuid_value(self.tenant.uuid()),
+                uuid_value(chat.uuid()),
+                uuid_value(id.uuid()),
+            ],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::domain::events::Actor;
+    use crate::store::schema_tests::{client, receive_sms, store, tenant};
+
+    async fn count_words(store: &Store) -> i64 {
+        let n: Option<i64> = store
+            .db()
+            .query("array::len((SELECT VALUE id FROM message_text))")
+            .await
+            .unwrap()
+            .take(0)
+            .unwrap();
+        n.unwrap_or(0)
+    }
+
+    #[tokio::test]
+    async fn a_message_is_found_once_the_indexer_has_read_past_it_and_only_by_its_tenant() {
+        let (_dir, store) = store().await;
+        let acme = store.tenant(tenant(&store, "acme").await);
+        let other = store.tenant(tenant(&store, "other").await);
+        let ann = client(&acme, "Ann").await;
+        let (_, asked) = receive_sms(&acme, ann, "Where is my parcel?")
+            .await
+            .unwrap();
+        receive_sms(&acme, ann, "Thanks!").await.unwrap();
+        let bo = client(&other, "Bo").await;
+        receive_sms(&other, bo, "My parcel is late").await.unwrap();
+        assert!(
+            acme.search_messages("parcel", 10).await.unwrap().is_empty(),
+            "the send's transaction does not index"
+        );
+
+        let now = Utc::now();
+        assert!(
+            store
+                .claim_search_lease("a", now, now + Duration::seconds(30))
+                .await
+                .unwrap()
+        );
+        // A page of one event at a time: each round moves the cursor on.
+        let (mut rounds, mut indexed) = (0, 0);
+        loop {
+            let done = store.index_messages("a", 1).await.unwrap();
+            if done.events == 0 {
+                break;
+            }
+            assert!(done.messages <= 1);
+            rounds += 1;
+            indexed += done.messages;
+        }
+        assert_eq!(indexed, 3);
+        assert!(rounds > 3, "tenants, clients and chats were logged too");
+        assert_eq!(
+            store.index_messages("a", 500).await.unwrap(),
+            Indexed::default(),
+            "nothing past the log's end"
+        );
+        assert_eq!(
+            store.search_cursor().await.unwrap(),
+            store.last_event_seq().await.unwrap()
+        );
+
+        let hits: Vec<_> = acme
+            .search_messages("PARCEL", 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(Message::id)
+            .collect();
+        assert_eq!(hits, [asked.id()], "acme's message, not other's");
+        assert_eq!(other.search_messages("parcel", 10).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn only_the_lease_holder_indexes_and_another_takes_over_when_it_runs_out() {
+        let (_dir, store) = store().await;
+        let acme = store.tenant(tenant(&store, "acme").await);
+        let ann = client(&acme, "Ann").await;
+        receive_sms(&acme, ann, "hello").await.unwrap();
+        let now = Utc::now();
+        let until = now + Duration::seconds(30);
+        assert!(store.claim_search_lease("a", now, until).await.unwrap());
+        assert!(!store.claim_search_lease("b", now, until).await.unwrap());
+        assert!(
+            store.index_messages("b", 500).await.is_err(),
+            "b holds no lease"
+        );
+        assert!(acme.search_messages("hello", 10).await.unwrap().is_empty());
+        // a stopped renewing: once its lease has run out, b takes over.
+        let later = until + Duration::seconds(1);
+        assert!(
+            store
+                .claim_search_lease("b", later, later + Duration::seconds(30))
+                .await
+                .unwrap()
+        );
+        assert!(store.index_messages("a", 500).await.is_err(), "a lost it");
+        assert_eq!(store.index_messages("b", 500).await.unwrap().messages, 1);
+        assert_eq!(acme.search_messages("hello", 10).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_erased_clients_words_go_with_their_messages() {
+        let (_dir, store) = store().await;
+        let acme = store.tenant(tenant(&store, "acme").await);
+        let ann = client(&acme, "Ann").await;
+        let bo = client(&acme, "Bo").await;
+        receive_sms(&acme, ann, "my secret address").await.unwrap();
+        receive_sms(&acme, bo, "a secret of Bo's").await.unwrap();
+        let now = Utc::now();
+        store
+            .claim_search_lease("a", now, now + Duration::seconds(30))
+            .await
+            .unwrap();
+        store.index_messages("a", 500).await.unwrap();
+        assert_eq!(acme.search_messages("secret", 10).await.unwrap().len(), 2);
+        acme.erase_client(ann, &Actor::System).await.unwrap();
+        assert_eq!(count_words(&store).await, 1, "only Bo's words are left");
+        assert_eq!(acme.search_messages("secret", 10).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn messages_stored_before_search_was_written_behind_are_found_after_the_upgrade() {
+        let (_dir, store) = store().await;
+        let acme = store.tenant(tenant(&store, "acme").await);
+        let ann = client(&acme, "Ann").await;
+        receive_sms(&acme, ann, "an old question").await.unwrap();
+        // The database as it was at version 8: the index on the message.
+        store
+            .db()
+            .query(
+                "REMOVE EVENT message_text_follows ON message; REMOVE TABLE message_text; REMOVE TABLE search_cursor;
+                 DEFINE INDEX message_text_search ON message FIELDS text FULLTEXT ANALYZER message_words BM25;
+                 DELETE migration WHERE version >= 9;",
+            )
+            .await
+            .unwrap()
+            .check()
+            .unwrap();
+        crate::store::migrations::apply(store.db()).await.unwrap();
+        assert_eq!(
+            acme.search_messages("question", 10).await.unwrap().len(),
+            1,
+            "indexed by the migration, no indexer needed"
+        );
+        assert_eq!(
+            store.search_cursor().await.unwrap(),
+            store.last_event_seq().await.unwrap(),
+            "the indexer starts after what the migration indexed"
+        );
+    }
+
+    /// The indexer reads a message, the message is erased, then the indexer
+    /// writes its words: the two transactions write the same key, so the
+    /// indexer's fails instead of leaving the words behind.
+    #[tokio::test]
+    async fn words_read_before_an_erasure_are_not_written_after_it() {
+        let (_dir, store) = store().await;
+        let acme = store.tenant(tenant(&store, "acme").await);
+        let ann = client(&acme, "Ann").await;
+        let (chat, m) = receive_sms(&acme, ann, "my secret address").await.unwrap();
+        let message = acme.message_rid(chat, m.id());
+        // The indexer's transaction, slowed down between its read and its write.
+        let indexer = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .db()
+                    .query(
+                        "BEGIN TRANSACTION;
+                         LET $found = (SELECT id, tenant, text FROM $messages);
+                         sleep(400ms);
+                         FOR $m IN $found {
+                             UPSERT type::record('message_text', record::id($m.id)) CONTENT { tenant: $m.tenant, text: $m.text } RETURN NONE;
+                         };
+                         COMMIT TRANSACTION;",
+                    )
+                    .bind(("messages", vec![message]))
+                    .await
+                    .and_then(|r| r.check())
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        acme.erase_client(ann, &Actor::System).await.unwrap();
+        let indexed = indexer.await.unwrap();
+        assert!(
+            indexed.is_err(),
+            "the indexer's write conflicts with the erasure"
+        );
+        assert_eq!(
+            count_words(&store).await,
+            0,
+            "no words outlive their message"
+        );
+    }
+}
