@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::store::Store;
+use crate::store::search::Indexed;
 
 /// Events read per transaction.
 const PAGE: usize = 500;
@@ -30,10 +31,41 @@ pub fn spawn(store: Store) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut commits = store.commits().watch();
         let mut held_until = None;
+        // Since when, and how many, messages stored before search was
+        // written behind were indexed by this hub.
+        let mut backfill: Option<(std::time::Instant, usize)> = None;
         loop {
+            let started = std::time::Instant::now();
             match round(&store, &owner, &mut held_until).await {
-                Ok(true) => continue,
-                Ok(false) => {}
+                Ok(Some(done)) => {
+                    if done.backfilling || backfill.is_some() {
+                        let (since, n) = backfill.get_or_insert_with(|| {
+                            tracing::info!(
+                                "indexing the messages stored before search was written behind"
+                            );
+                            (started, 0)
+                        });
+                        *n += done.messages;
+                        if !done.backfilling {
+                            tracing::info!(
+                                messages = *n,
+                                secs = since.elapsed().as_secs(),
+                                "every stored message is indexed for search"
+                            );
+                            backfill = None;
+                        }
+                    }
+                    if done.events == PAGE {
+                        continue;
+                    }
+                    // Old messages are indexed at half speed at most,
+                    // leaving the other half of the time to the requests.
+                    if done.backfilling {
+                        tokio::time::sleep(started.elapsed()).await;
+                        continue;
+                    }
+                }
+                Ok(None) => {}
                 Err(e) => {
                     held_until = None;
                     tracing::warn!(error = %e, "message search indexing failed; retrying")
@@ -48,12 +80,12 @@ pub fn spawn(store: Store) -> tokio::task::JoinHandle<()> {
 }
 
 /// Takes or renews the lease when half of it has run, then indexes one
-/// page; true when there is more to index.
+/// page; answers what it did, or nothing while another hub holds the lease.
 async fn round(
     store: &Store,
     owner: &str,
     held_until: &mut Option<chrono::DateTime<Utc>>,
-) -> crate::store::StoreResult<bool> {
+) -> crate::store::StoreResult<Option<Indexed>> {
     let now = Utc::now();
     let lease = chrono::Duration::from_std(LEASE).expect("a short lease");
     if held_until.is_none_or(|until| until - lease / 2 < now) {
@@ -64,7 +96,7 @@ async fn round(
             .then_some(until);
     }
     if held_until.is_none() {
-        return Ok(false);
+        return Ok(None);
     }
     let done = store.index_messages(owner, PAGE).await?;
     if done.messages > 0 {
@@ -74,5 +106,5 @@ async fn round(
             "messages indexed for search"
         );
     }
-    Ok(done.events == PAGE)
+    Ok(Some(done))
 }

@@ -5,15 +5,17 @@
 //! ([`crate::search`]) reads the event log after its cursor and copies the
 //! texts of the messages it names, one transaction per page, so a message is
 //! found a moment after it is stored. One hub process at a time holds the
-//! indexer's lease. A bulk import writes its messages' words itself.
+//! indexer's lease. A bulk import writes its messages' words itself, and
+//! the messages stored before the words were written behind are indexed by
+//! the indexer a page at a time.
 
 use chrono::{DateTime, Utc};
-use surrealdb::types::RecordId;
+use surrealdb::types::{RecordId, SurrealValue};
 
 use super::error::StoreResult;
 use super::events::LoggedEvent;
 use super::messages::MessageRow;
-use super::records::{rid, uuid_value};
+use super::records::{rid, uuid_part, uuid_value};
 use super::{Batch, Store, TenantStore};
 use crate::domain::ids::{ChatId, MessageId};
 use crate::domain::message::Message;
@@ -31,6 +33,8 @@ pub struct Indexed {
     pub events: usize,
     /// Messages whose words were written.
     pub messages: usize,
+    /// Messages stored before search was written behind remain to index.
+    pub backfilling: bool,
 }
 
 impl Store {
@@ -60,53 +64,146 @@ impl Store {
 
     /// The indexer's position in the event log.
     pub async fn search_cursor(&self) -> StoreResult<i64> {
-        let seq: Vec<i64> = self
-            .db()
-            .query(format!("SELECT VALUE seq FROM {CURSOR}"))
-            .await?
-            .take(0)?;
-        Ok(seq.first().copied().unwrap_or(0))
+        Ok(self.search_position().await?.seq)
     }
 
-    /// Indexes the messages stored by up to `limit` events after the cursor,
-    /// and moves the cursor past them, in one transaction that fails unless
-    /// `owner` still holds the lease and the cursor is where it was read.
+    async fn search_position(&self) -> StoreResult<Position> {
+        let rows: Vec<Position> = self
+            .db()
+            .query(format!(
+                "SELECT seq, backfilled, backfill_after FROM {CURSOR}"
+            ))
+            .await?
+            .take(0)?;
+        Ok(rows.into_iter().next().unwrap_or(Position {
+            seq: 0,
+            backfilled: true,
+            backfill_after: None,
+        }))
+    }
+
+    /// Indexes the messages stored by up to `limit` events after the cursor
+    /// and, until the messages stored before the index was written behind
+    /// are indexed, up to `limit` of those; moves the cursors past them.
+    /// Each part is one transaction that fails unless `owner` still holds
+    /// the lease and its cursor is where it was read.
     pub async fn index_messages(&self, owner: &str, limit: usize) -> StoreResult<Indexed> {
-        let cursor = self.search_cursor().await?;
+        let position = self.search_position().await?;
+        let mut done = self.index_logged(owner, position.seq, limit).await?;
+        if !position.backfilled {
+            let (messages, more) = self
+                .index_stored(owner, position.backfill_after, limit)
+                .await?;
+            done.messages += messages;
+            done.backfilling = more;
+        }
+        Ok(done)
+    }
+
+    /// The messages stored by the events after `cursor`.
+    async fn index_logged(&self, owner: &str, cursor: i64, limit: usize) -> StoreResult<Indexed> {
         let events = self.events_after(cursor, limit).await?;
         let Some(last) = events.last().map(|e| e.seq) else {
             return Ok(Indexed::default());
         };
         let messages: Vec<RecordId> = events.iter().filter_map(message_of).collect();
-        let mut response = self
+        let written = self
+            .write_words(
+                owner,
+                "LET $found = (SELECT id, tenant, text FROM $messages)",
+                "seq = $last WHERE seq = $cursor",
+                |q| {
+                    q.bind(("messages", messages))
+                        .bind(("last", last))
+                        .bind(("cursor", cursor))
+                },
+            )
+            .await?;
+        Ok(Indexed {
+            events: events.len(),
+            messages: written,
+            backfilling: false,
+        })
+    }
+
+    /// Up to `limit` messages in key order after `after` (from the first
+    /// when none): the words of messages stored before they were written
+    /// behind. Answers how many, and whether there are more.
+    async fn index_stored(
+        &self,
+        owner: &str,
+        after: Option<RecordId>,
+        limit: usize,
+    ) -> StoreResult<(usize, bool)> {
+        // A range of record ids cannot be a parameter; the key is three
+        // UUIDs, written out here.
+        let from = match &after {
+            None => "message".to_owned(),
+            Some(id) => format!(
+                "message:[u'{}', u'{}', u'{}']>..",
+                uuid_part(id, 0)?,
+                uuid_part(id, 1)?,
+                uuid_part(id, 2)?
+            ),
+        };
+        let written = self
+            .write_words(
+                owner,
+                &format!("LET $found = (SELECT id, tenant, text FROM {from} LIMIT $limit)"),
+                "backfill_after = array::last($found).id ?? backfill_after, backfilled = array::len($found) < $limit
+                   WHERE backfill_after = $after",
+                |q| q.bind(("limit", limit as i64)).bind(("after", after)),
+            )
+            .await?;
+        Ok((written, written == limit))
+    }
+
+    /// One transaction: `found` reads the messages (as `$found`), their
+    /// words are written, and `moved` moves the cursor (`SET …
+    /// WHERE` it was) unless another hub holds the lease. Answers how many
+    /// messages were found.
+    async fn write_words<'a>(
+        &'a self,
+        owner: &str,
+        found: &str,
+        moved: &str,
+        bind: impl FnOnce(
+            surrealdb::method::Query<'a, surrealdb::engine::any::Any>,
+        ) -> surrealdb::method::Query<'a, surrealdb::engine::any::Any>,
+    ) -> StoreResult<usize> {
+        let query = self
             .db()
             .query(format!(
                 "BEGIN TRANSACTION;
-                 IF (UPDATE {CURSOR} SET seq = $last WHERE seq = $cursor AND lease_owner = $owner RETURN VALUE id) = [] {{
-                     THROW 'the search index moved on without this hub'
-                 }};
-                 LET $found = (SELECT id, tenant, text FROM $messages);
+                 {found};
                  FOR $m IN $found {{
                      UPSERT type::record('message_text', record::id($m.id)) CONTENT {{ tenant: $m.tenant, text: $m.text }} RETURN NONE;
                  }};
-                 RETURN array::len($found);
+                 IF (UPDATE {CURSOR} SET {moved} AND lease_owner = $owner RETURN VALUE id) = [] {{
+                     THROW 'the search index moved on without this hub'
+                 }};
+                 array::len($found);
                  COMMIT TRANSACTION;"
             ))
-            .bind(("last", last))
-            .bind(("cursor", cursor))
-            .bind(("owner", owner.to_owned()))
-            .bind(("messages", messages))
+            .bind(("owner", owner.to_owned()));
+        let mut response = bind(query)
             .await?
             .check()
             .map_err(|e| super::error::classify(e.to_string()))?;
         // The count is the last statement's result before `COMMIT`'s.
         let count = response.num_statements() - 2;
         let written: Option<i64> = response.take(count)?;
-        Ok(Indexed {
-            events: events.len(),
-            messages: written.unwrap_or(0) as usize,
-        })
+        Ok(written.unwrap_or(0) as usize)
     }
+}
+
+/// Where the indexer is.
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct Position {
+    seq: i64,
+    backfilled: bool,
+    backfill_after: Option<RecordId>,
 }
 
 /// The record of the message an event stored, if it is one to index.
@@ -296,6 +393,9 @@ mod tests {
         let acme = store.tenant(tenant(&store, "acme").await);
         let ann = client(&acme, "Ann").await;
         receive_sms(&acme, ann, "an old question").await.unwrap();
+        receive_sms(&acme, ann, "an old answer").await.unwrap();
+        let bo = client(&acme, "Bo").await;
+        receive_sms(&acme, bo, "Bo's old words").await.unwrap();
         // The database as it was at version 8: the index on the message.
         store
             .db()
@@ -310,15 +410,45 @@ mod tests {
             .unwrap();
         crate::store::migrations::apply(store.db()).await.unwrap();
         assert_eq!(
-            acme.search_messages("question", 10).await.unwrap().len(),
-            1,
-            "indexed by the migration, no indexer needed"
-        );
-        assert_eq!(
             store.search_cursor().await.unwrap(),
             store.last_event_seq().await.unwrap(),
-            "the indexer starts after what the migration indexed"
+            "the log is read from the upgrade on"
         );
+        receive_sms(&acme, ann, "a new question").await.unwrap();
+        assert!(
+            acme.search_messages("question", 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let now = Utc::now();
+        store
+            .claim_search_lease("a", now, now + Duration::seconds(30))
+            .await
+            .unwrap();
+        // The stored messages a page of two at a time, beside the log.
+        let mut rounds = 0;
+        loop {
+            let done = store.index_messages("a", 2).await.unwrap();
+            rounds += 1;
+            if !done.backfilling {
+                break;
+            }
+        }
+        assert_eq!(
+            rounds, 3,
+            "four messages in the table by then (the new one too), two per page: two full pages, then an empty one"
+        );
+        let mut found: Vec<_> = acme
+            .search_messages("question", 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.text().to_owned())
+            .collect();
+        found.sort();
+        assert_eq!(found, ["a new question", "an old question"]);
+        assert_eq!(acme.search_messages("words", 10).await.unwrap().len(), 1);
     }
 
     /// The indexer reads a message, the message is erased, then the indexer
