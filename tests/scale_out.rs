@@ -485,3 +485,38 @@ async fn a_token_revoked_or_a_user_changed_through_one_hub_holds_on_the_other() 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn messages_sent_through_either_hub_are_found_by_search_through_both() {
+    let server = Surreal::start();
+    let receiver = Receiver::start().await;
+    let env = receiver_env(&receiver);
+    let (data_a, data_b) = (DataDir::new(), DataDir::new());
+    let a = hub(&server, &data_a, &env);
+    let b = hub(&server, &data_b, &env);
+    let (ta, tb) = (admin(&a).await, admin(&b).await);
+    let chat = chat(&a, &ta, "+14155550174").await;
+    // One indexer among the two hubs; each message has a word of its own.
+    let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"];
+    for (i, word) in words.iter().enumerate() {
+        let (hub, token) = if i % 2 == 0 { (&a, &ta) } else { (&b, &tb) };
+        hub.gql(
+            Some(token),
+            SEND,
+            json!({ "c": chat, "t": format!("scale {word}") }),
+        )
+        .await
+        .ok();
+    }
+    for word in words {
+        for (hub, token) in [(&a, &ta), (&b, &tb)] {
+            let found = hub.search_messages(token, word, 1).await;
+            assert_eq!(found.len(), 1, "`{word}` through {}: {found:?}", hub.url);
+            assert_eq!(found[0]["text"], format!("scale {word}"));
+        }
+    }
+    // A search for the word they share finds each message, once.
+    let all = a.search_messages(&ta, "scale", words.len()).await;
+    let ids: BTreeSet<_> = all.iter().map(|m| m["id"].to_string()).collect();
+    assert_eq!((all.len(), ids.len()), (words.len(), words.len()));
+}

@@ -14,6 +14,10 @@ use crate::store::search::Indexed;
 /// Events read per transaction.
 const PAGE: usize = 500;
 
+/// Messages stored before search was written behind, indexed per
+/// transaction.
+const STORED_PAGE: usize = 5_000;
+
 /// How long after a local commit the indexer waits for more to index with
 /// it: the full-text index costs less per message in larger transactions.
 const GATHER: Duration = Duration::from_millis(50);
@@ -45,7 +49,15 @@ pub fn spawn(store: Store) -> tokio::task::JoinHandle<()> {
                             );
                             (started, 0)
                         });
+                        let before = *n;
                         *n += done.messages;
+                        if *n / 50_000 > before / 50_000 {
+                            tracing::info!(
+                                messages = *n,
+                                secs = since.elapsed().as_secs(),
+                                "indexing stored messages for search"
+                            );
+                        }
                         if !done.backfilling {
                             tracing::info!(
                                 messages = *n,
@@ -98,7 +110,7 @@ async fn round(
     if held_until.is_none() {
         return Ok(None);
     }
-    let done = store.index_messages(owner, PAGE).await?;
+    let done = store.index_messages_paged(owner, PAGE, STORED_PAGE).await?;
     if done.messages > 0 {
         tracing::debug!(
             events = done.events,

@@ -83,16 +83,28 @@ impl Store {
     }
 
     /// Indexes the messages stored by up to `limit` events after the cursor
-    /// and, until the messages stored before the index was written behind
+    /// and, until the messages stored before search was written behind
     /// are indexed, up to `limit` of those; moves the cursors past them.
     /// Each part is one transaction that fails unless `owner` still holds
     /// the lease and its cursor is where it was read.
     pub async fn index_messages(&self, owner: &str, limit: usize) -> StoreResult<Indexed> {
+        self.index_messages_paged(owner, limit, limit).await
+    }
+
+    /// [`Self::index_messages`] with pages of their own size for the log
+    /// and for the stored messages (the full-text index costs less per
+    /// message in larger transactions).
+    pub async fn index_messages_paged(
+        &self,
+        owner: &str,
+        logged: usize,
+        stored: usize,
+    ) -> StoreResult<Indexed> {
         let position = self.search_position().await?;
-        let mut done = self.index_logged(owner, position.seq, limit).await?;
+        let mut done = self.index_logged(owner, position.seq, logged).await?;
         if !position.backfilled {
             let (messages, more) = self
-                .index_stored(owner, position.backfill_after, limit)
+                .index_stored(owner, position.backfill_after, stored)
                 .await?;
             done.messages += messages;
             done.backfilling = more;
