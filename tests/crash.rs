@@ -151,9 +151,11 @@ async fn messages_accepted_while_the_write_buffer_fills_survive_kills() {
         }
         let tables_before = table_files(&tables);
         for i in 0..120 {
-            // Distinct words, so each message adds entries to the search index.
+            // About 12 KB each: 120 fill the buffer by themselves (the search
+            // index is written behind them, by an indexer whose lease a
+            // killed hub keeps for a while).
             let text = (0..12)
-                .map(|w| format!("{round}r{i}m{w}w {words}"))
+                .map(|w| format!("{round}r{i}m{w}w {}", [words; 15].join(" ")))
                 .collect::<Vec<_>>()
                 .join(" ");
             let r = hub

@@ -26,8 +26,9 @@ const GATHER: Duration = Duration::from_millis(50);
 /// indexed; this process's own commits wake the indexer at once.
 const POLL: Duration = Duration::from_millis(250);
 
-/// How long after its last renewal another hub may take the indexer over.
-const LEASE: Duration = Duration::from_secs(30);
+/// How long after its last renewal another hub (or this one, restarted
+/// after a crash) may take the indexer over.
+const LEASE: Duration = Duration::from_secs(10);
 
 /// Starts the indexer.
 pub fn spawn(store: Store) -> tokio::task::JoinHandle<()> {

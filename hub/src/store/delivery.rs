@@ -618,20 +618,7 @@ impl TenantStore {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let held: Vec<Option<String>> = self
-            .db()
-            .query(
-                "UPSERT $id SET lease_owner = $owner, lease_until = $until, updated_at = time::now()
-                   WHERE lease_owner = NONE OR lease_owner = $owner OR lease_until = NONE OR lease_until < $now
-                   RETURN VALUE lease_owner",
-            )
-            .bind(("id", self.poll_cursor_rid(plugin)))
-            .bind(("owner", owner.to_owned()))
-            .bind(("now", now))
-            .bind(("until", until))
-            .await?
-            .take(0)?;
-        Ok(held.first().and_then(Option::as_deref) == Some(owner))
+        super::lease::claim(self.db(), self.poll_cursor_rid(plugin), owner, now, until).await
     }
 
     fn poll_cursor_rid(&self, plugin: &str) -> RecordId {

@@ -13,6 +13,7 @@ pub mod events;
 pub mod gdpr;
 pub mod import;
 mod known_tokens;
+mod lease;
 pub mod messages;
 mod migrations;
 mod page;

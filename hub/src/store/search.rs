@@ -47,19 +47,8 @@ impl Store {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let held: Vec<Option<String>> = self
-            .db()
-            .query(format!(
-                "UPDATE {CURSOR} SET lease_owner = $owner, lease_until = $until
-                   WHERE lease_owner = NONE OR lease_owner = $owner OR lease_until = NONE OR lease_until < $now
-                   RETURN VALUE lease_owner"
-            ))
-            .bind(("owner", owner.to_owned()))
-            .bind(("now", now))
-            .bind(("until", until))
-            .await?
-            .take(0)?;
-        Ok(held.first().and_then(Option::as_deref) == Some(owner))
+        let cursor = RecordId::new("search_cursor", "messages");
+        super::lease::claim(self.db(), cursor, owner, now, until).await
     }
 
     /// The indexer's position in the event log.
