@@ -218,7 +218,9 @@ impl Query {
         Ok(Chat(store.chat(id).await?, None, None))
     }
 
-    /// Messages whose text contains every word of `query`, best matches first.
+    /// Messages whose text contains every word of `query`, best matches
+    /// first. Search is written behind the message: a message is found a
+    /// moment (about 50 ms) after it is stored.
     async fn search_messages(
         &self,
         ctx: &Context<'_>,
