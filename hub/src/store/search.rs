@@ -107,7 +107,7 @@ impl Store {
         let Some(last) = events.last().map(|e| e.seq) else {
             return Ok(Indexed::default());
         };
-        let messages: Vec<RecordId> = events.iter().filter_map(message_of).collect();
+        let messages: Vec<RecordId> = events.iter().filter_map(|e| message_of(self, e)).collect();
         let written = self
             .write_words(
                 owner,
@@ -217,20 +217,17 @@ struct Position {
 }
 
 /// The record of the message an event stored, if it is one to index.
-fn message_of(e: &LoggedEvent) -> Option<RecordId> {
+fn message_of(store: &Store, e: &LoggedEvent) -> Option<RecordId> {
     if !INDEXED_KINDS.contains(&e.kind.as_str()) {
         return None;
     }
     let message: uuid::Uuid = e.target.strip_prefix("message:")?.parse().ok()?;
     let chat: uuid::Uuid = e.data.get("chat")?.as_str()?.parse().ok()?;
-    Some(rid(
-        "message",
-        [
-            uuid_value(e.tenant.uuid()),
-            uuid_value(chat),
-            uuid_value(message),
-        ],
-    ))
+    Some(
+        store
+            .tenant(e.tenant)
+            .message_rid(ChatId::from_uuid(chat), MessageId::from_uuid(message)),
+    )
 }
 
 impl TenantStore {
