@@ -30,18 +30,32 @@ const POLL: Duration = Duration::from_millis(250);
 /// after a crash) may take the indexer over.
 const LEASE: Duration = Duration::from_secs(10);
 
+/// How often a hub without the lease tries to take it. The holder renews
+/// at half the lease, so a lapsed lease is found within a quarter of it,
+/// and the hubs that wait write to the cursor record this seldom.
+const CLAIM_EVERY: Duration = Duration::from_millis(2_500);
+
+/// This hub's hold on the indexer.
+#[derive(Default)]
+struct Lease {
+    /// Until when this hub holds it.
+    held_until: Option<chrono::DateTime<Utc>>,
+    /// When a hub that does not hold it tries again.
+    next_claim: Option<chrono::DateTime<Utc>>,
+}
+
 /// Starts the indexer.
 pub fn spawn(store: Store) -> tokio::task::JoinHandle<()> {
     let owner = format!("search-{}", uuid::Uuid::now_v7());
     tokio::spawn(async move {
         let mut commits = store.commits().watch();
-        let mut held_until = None;
+        let mut lease = Lease::default();
         // Since when, and how many, messages stored before search was
         // written behind were indexed by this hub.
         let mut backfill: Option<(std::time::Instant, usize)> = None;
         loop {
             let started = std::time::Instant::now();
-            match round(&store, &owner, &mut held_until).await {
+            match round(&store, &owner, &mut lease).await {
                 Ok(Some(done)) => {
                     if done.backfilling || backfill.is_some() {
                         let (since, n) = backfill.get_or_insert_with(|| {
@@ -80,7 +94,7 @@ pub fn spawn(store: Store) -> tokio::task::JoinHandle<()> {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    held_until = None;
+                    lease = Lease::default();
                     tracing::warn!(error = %e, "message search indexing failed; retrying")
                 }
             }
@@ -92,23 +106,30 @@ pub fn spawn(store: Store) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Takes or renews the lease when half of it has run, then indexes one
-/// page; answers what it did, or nothing while another hub holds the lease.
+/// Takes or renews the lease when half of it has run (or, without it,
+/// every [`CLAIM_EVERY`]), then indexes one page; answers what it did, or
+/// nothing while another hub holds the lease.
 async fn round(
     store: &Store,
     owner: &str,
-    held_until: &mut Option<chrono::DateTime<Utc>>,
+    lease: &mut Lease,
 ) -> crate::store::StoreResult<Option<Indexed>> {
     let now = Utc::now();
-    let lease = chrono::Duration::from_std(LEASE).expect("a short lease");
-    if held_until.is_none_or(|until| until - lease / 2 < now) {
-        let until = now + lease;
-        *held_until = store
+    let term = chrono::Duration::from_std(LEASE).expect("a short lease");
+    let due = match lease.held_until {
+        Some(until) => until - term / 2 < now,
+        None => lease.next_claim.is_none_or(|at| at <= now),
+    };
+    if due {
+        let until = now + term;
+        lease.held_until = store
             .claim_search_lease(owner, now, until)
             .await?
             .then_some(until);
+        lease.next_claim =
+            Some(now + chrono::Duration::from_std(CLAIM_EVERY).expect("a short wait"));
     }
-    if held_until.is_none() {
+    if lease.held_until.is_none() {
         return Ok(None);
     }
     let done = store.index_messages_paged(owner, PAGE, STORED_PAGE).await?;
@@ -120,4 +141,46 @@ async fn round(
         );
     }
     Ok(Some(done))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema_tests::store;
+
+    #[tokio::test]
+    async fn a_hub_without_the_lease_tries_to_take_it_every_claim_every() {
+        let (_dir, store) = store().await;
+        let (mut a, mut b) = (Lease::default(), Lease::default());
+        assert!(round(&store, "a", &mut a).await.unwrap().is_some());
+        let before = Utc::now();
+        assert!(round(&store, "b", &mut b).await.unwrap().is_none());
+        let wait = b.next_claim.expect("a next try") - before;
+        assert!(
+            wait > chrono::Duration::seconds(2) && wait <= chrono::Duration::milliseconds(2_600),
+            "b tries again in {wait}"
+        );
+
+        // A's lease runs out (its hub stopped).
+        store
+            .db()
+            .query("UPDATE search_cursor:messages SET lease_until = time::now() - 1s")
+            .await
+            .unwrap()
+            .check()
+            .unwrap();
+        assert!(
+            round(&store, "b", &mut b).await.unwrap().is_none(),
+            "b waits for its next try"
+        );
+        b.next_claim = Some(Utc::now());
+        assert!(
+            round(&store, "b", &mut b).await.unwrap().is_some(),
+            "b takes the lease over at its next try"
+        );
+        assert!(b.held_until.is_some());
+        // A, renewing at half its lease, finds it gone.
+        a.held_until = Some(Utc::now());
+        assert!(round(&store, "a", &mut a).await.unwrap().is_none());
+    }
 }

@@ -13,11 +13,10 @@ use chrono::{DateTime, Utc};
 use surrealdb::types::{RecordId, SurrealValue};
 
 use super::error::StoreResult;
-use super::events::LoggedEvent;
 use super::messages::MessageRow;
 use super::records::{rid, uuid_part, uuid_value};
 use super::{Batch, Store, TenantStore};
-use crate::domain::ids::{ChatId, MessageId};
+use crate::domain::ids::{ChatId, MessageId, TenantId};
 use crate::domain::message::Message;
 
 /// The one cursor record of the indexer.
@@ -64,11 +63,26 @@ impl Store {
             ))
             .await?
             .take(0)?;
-        Ok(rows.into_iter().next().unwrap_or(Position {
-            seq: 0,
-            backfilled: true,
-            backfill_after: None,
-        }))
+        Ok(rows.into_iter().next().unwrap_or_else(Position::start))
+    }
+
+    /// Where the indexer is and up to `limit` events after it, in one round
+    /// trip (an idle indexer reads only this), with only what finds a
+    /// message of each event.
+    async fn position_and_events(&self, limit: usize) -> StoreResult<(Position, Vec<Logged>)> {
+        let mut response = self
+            .db()
+            .query(format!(
+                "LET $at = (SELECT seq, backfilled, backfill_after FROM {CURSOR})[0];
+                 RETURN $at;
+                 LET $seq = $at.seq ?? 0;
+                 SELECT seq, tenant, kind, target, data.chat AS chat FROM event WHERE seq > $seq ORDER BY seq LIMIT $limit"
+            ))
+            .bind(("limit", limit as i64))
+            .await?;
+        let position: Option<Position> = response.take(1)?;
+        let events: Vec<Logged> = response.take(3)?;
+        Ok((position.unwrap_or_else(Position::start), events))
     }
 
     /// Indexes the messages stored by up to `limit` events after the cursor
@@ -89,8 +103,8 @@ impl Store {
         logged: usize,
         stored: usize,
     ) -> StoreResult<Indexed> {
-        let position = self.search_position().await?;
-        let mut done = self.index_logged(owner, position.seq, logged).await?;
+        let (position, events) = self.position_and_events(logged).await?;
+        let mut done = self.index_logged(owner, position.seq, &events).await?;
         if !position.backfilled {
             let (messages, more) = self
                 .index_stored(owner, position.backfill_after, stored)
@@ -101,13 +115,17 @@ impl Store {
         Ok(done)
     }
 
-    /// The messages stored by the events after `cursor`.
-    async fn index_logged(&self, owner: &str, cursor: i64, limit: usize) -> StoreResult<Indexed> {
-        let events = self.events_after(cursor, limit).await?;
+    /// The messages stored by `events`, read after `cursor`.
+    async fn index_logged(
+        &self,
+        owner: &str,
+        cursor: i64,
+        events: &[Logged],
+    ) -> StoreResult<Indexed> {
         let Some(last) = events.last().map(|e| e.seq) else {
             return Ok(Indexed::default());
         };
-        let messages: Vec<RecordId> = events.iter().filter_map(|e| message_of(self, e)).collect();
+        let messages: Vec<RecordId> = events.iter().filter_map(|e| e.message(self)).collect();
         let written = self
             .write_words(
                 owner,
@@ -216,18 +234,42 @@ struct Position {
     backfill_after: Option<RecordId>,
 }
 
-/// The record of the message an event stored, if it is one to index.
-fn message_of(store: &Store, e: &LoggedEvent) -> Option<RecordId> {
-    if !INDEXED_KINDS.contains(&e.kind.as_str()) {
-        return None;
+impl Position {
+    /// Where an indexer without a cursor record starts.
+    fn start() -> Self {
+        Self {
+            seq: 0,
+            backfilled: true,
+            backfill_after: None,
+        }
     }
-    let message: uuid::Uuid = e.target.strip_prefix("message:")?.parse().ok()?;
-    let chat: uuid::Uuid = e.data.get("chat")?.as_str()?.parse().ok()?;
-    Some(
-        store
-            .tenant(e.tenant)
-            .message_rid(ChatId::from_uuid(chat), MessageId::from_uuid(message)),
-    )
+}
+
+/// An event as the indexer reads it.
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct Logged {
+    seq: i64,
+    tenant: uuid::Uuid,
+    kind: String,
+    target: String,
+    chat: Option<String>,
+}
+
+impl Logged {
+    /// The record of the message the event stored, if it is one to index.
+    fn message(&self, store: &Store) -> Option<RecordId> {
+        if !INDEXED_KINDS.contains(&self.kind.as_str()) {
+            return None;
+        }
+        let message: uuid::Uuid = self.target.strip_prefix("message:")?.parse().ok()?;
+        let chat: uuid::Uuid = self.chat.as_deref()?.parse().ok()?;
+        Some(
+            store
+                .tenant(TenantId::from_uuid(self.tenant))
+                .message_rid(ChatId::from_uuid(chat), MessageId::from_uuid(message)),
+        )
+    }
 }
 
 impl TenantStore {
