@@ -67,7 +67,7 @@ impl Store {
     }
 
     /// Where the indexer is and up to `limit` events after it, in one round
-    /// trip (an idle indexer reads only this), with only what finds a
+    /// trip (an idle indexer reads only this), with only what finds the
     /// message of each event.
     async fn position_and_events(&self, limit: usize) -> StoreResult<(Position, Vec<Logged>)> {
         let mut response = self
@@ -76,7 +76,7 @@ impl Store {
                 "LET $at = (SELECT seq, backfilled, backfill_after FROM {CURSOR})[0];
                  RETURN $at;
                  LET $seq = $at.seq ?? 0;
-                 SELECT seq, tenant, kind, target, data.chat AS chat FROM event WHERE seq > $seq ORDER BY seq LIMIT $limit"
+                 SELECT seq, tenant, kind, target, data FROM event WHERE seq > $seq ORDER BY seq LIMIT $limit"
             ))
             .bind(("limit", limit as i64))
             .await?;
@@ -253,7 +253,8 @@ struct Logged {
     tenant: uuid::Uuid,
     kind: String,
     target: String,
-    chat: Option<String>,
+    /// Read whole: any event's data is an object, of any shape.
+    data: serde_json::Value,
 }
 
 impl Logged {
@@ -263,7 +264,7 @@ impl Logged {
             return None;
         }
         let message: uuid::Uuid = self.target.strip_prefix("message:")?.parse().ok()?;
-        let chat: uuid::Uuid = self.chat.as_deref()?.parse().ok()?;
+        let chat: uuid::Uuid = self.data.get("chat")?.as_str()?.parse().ok()?;
         Some(
             store
                 .tenant(TenantId::from_uuid(self.tenant))
