@@ -219,8 +219,9 @@ impl Query {
     }
 
     /// Messages whose text contains every word of `query`, best matches
-    /// first. Search is written behind the message: a message is found a
-    /// moment (about 50 ms) after it is stored.
+    /// first. Search is written behind the message: a message is found
+    /// about 50 ms after it is stored, within about a second while messages
+    /// keep arriving.
     async fn search_messages(
         &self,
         ctx: &Context<'_>,
