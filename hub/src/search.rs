@@ -28,7 +28,7 @@ const GATHER: Duration = Duration::from_millis(50);
 /// after the transactions that write it, a pass at most every 250 ms, and a
 /// pass rewrites whole the document set of each term it touches, which
 /// grows with the index: on a database of a million messages, a page every
-/// 50 ms gave sendMessage a p99 of 77–88 ms, a page a second 25 ms. A
+/// 50 ms gave sendMessage a p99 of 77–88 ms, this pace 19 ms. A
 /// message stored while the indexer is idle is still found within about
 /// 50 ms; under a steady stream, within about a second.
 const PACE: Duration = Duration::from_secs(1);
