@@ -14,6 +14,10 @@ use crate::domain::ids::TenantId;
 /// The log's position: the `seq` of its last entry (none yet: no row).
 pub(super) const LOG_POSITION: &str = "SELECT VALUE n FROM counter:events";
 
+/// Every tenant's events after `$seq`, in order, at most `$limit`.
+pub(super) const EVENTS_AFTER: &str =
+    "SELECT * FROM event WHERE seq > $seq ORDER BY seq LIMIT $limit";
+
 /// One entry of the audit log.
 #[derive(Debug, Clone)]
 pub struct LoggedEvent {
@@ -46,7 +50,7 @@ pub(super) struct EventRow {
 }
 
 impl EventRow {
-    fn into_event(self) -> StoreResult<LoggedEvent> {
+    pub(super) fn into_event(self) -> StoreResult<LoggedEvent> {
         Ok(LoggedEvent {
             seq: self.seq,
             tenant: TenantId::from_uuid(self.tenant),
@@ -65,7 +69,7 @@ impl Store {
     pub async fn events_after(&self, seq: i64, limit: usize) -> StoreResult<Vec<LoggedEvent>> {
         let rows: Vec<EventRow> = self
             .db()
-            .query("SELECT * FROM event WHERE seq > $seq ORDER BY seq LIMIT $limit")
+            .query(EVENTS_AFTER)
             .bind(("seq", seq))
             .bind(("limit", limit as i64))
             .await?

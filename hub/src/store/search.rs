@@ -13,10 +13,11 @@ use chrono::{DateTime, Utc};
 use surrealdb::types::{RecordId, SurrealValue};
 
 use super::error::StoreResult;
+use super::events::{EVENTS_AFTER, EventRow, LoggedEvent};
 use super::messages::MessageRow;
 use super::records::{rid, uuid_part, uuid_value};
 use super::{Batch, Store, TenantStore};
-use crate::domain::ids::{ChatId, MessageId, TenantId};
+use crate::domain::ids::{ChatId, MessageId};
 use crate::domain::message::Message;
 
 /// The one cursor record of the indexer.
@@ -52,37 +53,31 @@ impl Store {
 
     /// The indexer's position in the event log.
     pub async fn search_cursor(&self) -> StoreResult<i64> {
-        Ok(self.search_position().await?.seq)
-    }
-
-    async fn search_position(&self) -> StoreResult<Position> {
-        let rows: Vec<Position> = self
-            .db()
-            .query(format!(
-                "SELECT seq, backfilled, backfill_after FROM {CURSOR}"
-            ))
-            .await?
-            .take(0)?;
-        Ok(rows.into_iter().next().unwrap_or_else(Position::start))
+        Ok(self.position_and_events(0).await?.0.seq)
     }
 
     /// Where the indexer is and up to `limit` events after it, in one round
-    /// trip (an idle indexer reads only this), with only what finds the
-    /// message of each event.
-    async fn position_and_events(&self, limit: usize) -> StoreResult<(Position, Vec<Logged>)> {
+    /// trip (an idle indexer reads only this).
+    async fn position_and_events(&self, limit: usize) -> StoreResult<(Position, Vec<LoggedEvent>)> {
         let mut response = self
             .db()
             .query(format!(
                 "LET $at = (SELECT seq, backfilled, backfill_after FROM {CURSOR})[0];
                  RETURN $at;
                  LET $seq = $at.seq ?? 0;
-                 SELECT seq, tenant, kind, target, data FROM event WHERE seq > $seq ORDER BY seq LIMIT $limit"
+                 {EVENTS_AFTER}"
             ))
             .bind(("limit", limit as i64))
             .await?;
         let position: Option<Position> = response.take(1)?;
-        let events: Vec<Logged> = response.take(3)?;
-        Ok((position.unwrap_or_else(Position::start), events))
+        let events: Vec<EventRow> = response.take(3)?;
+        Ok((
+            position.unwrap_or_else(Position::start),
+            events
+                .into_iter()
+                .map(EventRow::into_event)
+                .collect::<StoreResult<_>>()?,
+        ))
     }
 
     /// Indexes the messages stored by up to `limit` events after the cursor
@@ -120,12 +115,12 @@ impl Store {
         &self,
         owner: &str,
         cursor: i64,
-        events: &[Logged],
+        events: &[LoggedEvent],
     ) -> StoreResult<Indexed> {
         let Some(last) = events.last().map(|e| e.seq) else {
             return Ok(Indexed::default());
         };
-        let messages: Vec<RecordId> = events.iter().filter_map(|e| e.message(self)).collect();
+        let messages: Vec<RecordId> = events.iter().filter_map(|e| message_of(self, e)).collect();
         let written = self
             .write_words(
                 owner,
@@ -245,32 +240,18 @@ impl Position {
     }
 }
 
-/// An event as the indexer reads it.
-#[derive(SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct Logged {
-    seq: i64,
-    tenant: uuid::Uuid,
-    kind: String,
-    target: String,
-    /// Read whole: any event's data is an object, of any shape.
-    data: serde_json::Value,
-}
-
-impl Logged {
-    /// The record of the message the event stored, if it is one to index.
-    fn message(&self, store: &Store) -> Option<RecordId> {
-        if !INDEXED_KINDS.contains(&self.kind.as_str()) {
-            return None;
-        }
-        let message: uuid::Uuid = self.target.strip_prefix("message:")?.parse().ok()?;
-        let chat: uuid::Uuid = self.data.get("chat")?.as_str()?.parse().ok()?;
-        Some(
-            store
-                .tenant(TenantId::from_uuid(self.tenant))
-                .message_rid(ChatId::from_uuid(chat), MessageId::from_uuid(message)),
-        )
+/// The record of the message an event stored, if it is one to index.
+fn message_of(store: &Store, e: &LoggedEvent) -> Option<RecordId> {
+    if !INDEXED_KINDS.contains(&e.kind.as_str()) {
+        return None;
     }
+    let message: uuid::Uuid = e.target.strip_prefix("message:")?.parse().ok()?;
+    let chat: uuid::Uuid = e.data.get("chat")?.as_str()?.parse().ok()?;
+    Some(
+        store
+            .tenant(e.tenant)
+            .message_rid(ChatId::from_uuid(chat), MessageId::from_uuid(message)),
+    )
 }
 
 impl TenantStore {
