@@ -43,6 +43,7 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     pub web: WebConfig,
     pub retention: RetentionConfig,
+    pub search: SearchConfig,
     /// `tracing` filter, e.g. `info` or `hub=debug,info`.
     pub log: String,
 }
@@ -274,6 +275,25 @@ impl Default for RetentionConfig {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// While messages keep arriving, message search is written at most this
+    /// often (a message stored while it is idle is written within about
+    /// 50 ms); it is also how often messages stored through other hub
+    /// processes are looked for. SurrealDB's compaction of the full-text
+    /// index after each write rewrites posting lists that grow with the
+    /// index and pauses the writes beside it, so a large database wants
+    /// fewer, larger writes (docs/performance.md).
+    pub pace_ms: u64,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self { pace_ms: 3_000 }
+    }
+}
+
 /// The tenant and admin created on the first start with an empty database.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -301,6 +321,7 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             web: WebConfig::default(),
             retention: RetentionConfig::default(),
+            search: SearchConfig::default(),
             log: "info".into(),
         }
     }
@@ -405,6 +426,11 @@ impl Config {
         if self.auth.session_hours == 0 || self.auth.session_hours > 24 * 90 {
             return Err(ConfigError::Invalid(
                 "auth.session_hours must be between 1 and 2160 (90 days)".into(),
+            ));
+        }
+        if !(50..=60_000).contains(&self.search.pace_ms) {
+            return Err(ConfigError::Invalid(
+                "search.pace_ms must be between 50 and 60000 (a minute)".into(),
             ));
         }
         if !(1..=86_400).contains(&self.retention.interval_secs) {
@@ -701,6 +727,8 @@ mod tests {
         assert!(err.to_string().contains("database.url"), "{err}");
         let err = Config::load(None, env(&[("HUB_DATABASE__MEMTABLE_MIB", "0")])).unwrap_err();
         assert!(err.to_string().contains("database.memtable_mib"), "{err}");
+        let err = Config::load(None, env(&[("HUB_SEARCH__PACE_MS", "10")])).unwrap_err();
+        assert!(err.to_string().contains("search.pace_ms"), "{err}");
         let err = Config::load(None, env(&[("HUB_AUTH__SESSION_HOURS", "0")])).unwrap_err();
         assert!(err.to_string().contains("session_hours"), "{err}");
         let err = Config::load(None, env(&[("HUB_AUTH__SIGN_IN_ATTEMPTS", "0")])).unwrap_err();

@@ -254,7 +254,10 @@ async fn serve(mut config: Config, demo: bool) -> Result<()> {
         std::time::Duration::from_millis(config.events.poll_ms),
     );
     hub::delivery::webhooks::spawn_worker(store.clone(), std::time::Duration::from_millis(500));
-    hub::search::spawn(store.clone());
+    hub::search::spawn(
+        store.clone(),
+        std::time::Duration::from_millis(config.search.pace_ms),
+    );
     let plugins = load_plugins(&config).await?;
     let transports = hub::delivery::transports::Transports::new(plugins, store.clone());
     bus.observe({

@@ -220,8 +220,8 @@ impl Query {
 
     /// Messages whose text contains every word of `query`, best matches
     /// first. Search is written behind the message: a message is found
-    /// about 50 ms after it is stored, within about a second while messages
-    /// keep arriving.
+    /// about 50 ms after it is stored, within about three seconds while
+    /// messages keep arriving (`search.pace_ms`).
     async fn search_messages(
         &self,
         ctx: &Context<'_>,
