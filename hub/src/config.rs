@@ -279,12 +279,12 @@ impl Default for RetentionConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct SearchConfig {
     /// While messages keep arriving, message search is written at most this
-    /// often (a message stored while it is idle is written within about
-    /// 50 ms); it is also how often messages stored through other hub
-    /// processes are looked for. SurrealDB's compaction of the full-text
-    /// index after each write rewrites posting lists that grow with the
-    /// index and pauses the writes beside it, so a large database wants
-    /// fewer, larger writes (docs/performance.md).
+    /// often (a message stored when nothing was indexed in the last pace is
+    /// written within about 50 ms); it is also how often messages stored
+    /// through other hub processes are looked for. SurrealDB's compaction
+    /// of the full-text index after each write rewrites posting lists that
+    /// grow with the index and pauses the writes beside it, so a large
+    /// database wants fewer, larger writes (docs/performance.md).
     pub pace_ms: u64,
 }
 
