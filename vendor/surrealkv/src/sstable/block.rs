@@ -194,8 +194,9 @@ impl BlockHandle {
 /// ```
 #[derive(Clone)]
 pub(crate) struct Block {
-	/// Raw block data
-	pub(crate) block: BlockData,
+	/// Raw block data. Patched (see vendor/README.md): shared, not owned, so
+	/// that an iterator over a cached block does not copy the whole block.
+	pub(crate) block: Arc<[u8]>,
 	/// Comparator for key ordering
 	comparator: Arc<dyn Comparator>,
 }
@@ -209,14 +210,14 @@ impl Block {
 	pub(crate) fn new(data: BlockData, comparator: Arc<dyn Comparator>) -> Block {
 		assert!(data.len() > 4);
 		Block {
-			block: data,
+			block: data.into(),
 			comparator,
 		}
 	}
 
 	/// Creates an iterator over this block.
 	pub(crate) fn iter(&self) -> Result<BlockIterator> {
-		BlockIterator::new(Arc::clone(&self.comparator), self.block.clone())
+		BlockIterator::new(Arc::clone(&self.comparator), Arc::clone(&self.block))
 	}
 
 	pub(crate) fn size(&self) -> usize {
@@ -531,8 +532,8 @@ impl BlockWriter {
 ///   current_key.extend("ricot") → [apricot]
 /// ```
 pub(crate) struct BlockIterator {
-	/// Raw block data
-	block: BlockData,
+	/// Raw block data, shared with the block it iterates (patched).
+	block: Arc<[u8]>,
 	/// Decoded restart point offsets
 	restart_points: Vec<u32>,
 	/// Current position in block
@@ -561,7 +562,7 @@ impl BlockIterator {
 	/// 1. Read number of restarts from last 4 bytes
 	/// 2. Calculate restart array offset
 	/// 3. Decode all restart point offsets
-	pub(crate) fn new(comparator: Arc<dyn Comparator>, block: BlockData) -> Result<Self> {
+	pub(crate) fn new(comparator: Arc<dyn Comparator>, block: Arc<[u8]>) -> Result<Self> {
 		if block.len() < 4 {
 			let err = Error::from(SSTableError::BlockTooSmall {
 				size: block.len(),
@@ -802,6 +803,12 @@ impl LSMIterator for BlockIterator {
 }
 
 impl BlockIterator {
+	/// Whether this iterator reads `block`'s own bytes (patched; tests only).
+	#[cfg(test)]
+	pub(crate) fn shares_bytes_of(&self, block: &Block) -> bool {
+		Arc::ptr_eq(&self.block, &block.block)
+	}
+
 	/// Checks if the iterator is positioned on a valid entry.
 	pub(crate) fn is_valid(&self) -> bool {
 		!self.current_key.is_empty()

@@ -1,6 +1,7 @@
 //! Patched (see vendor/README.md): a crash keeps every committed batch when
 //! memtables rotate (with one writer or several), a batch larger than a
-//! memtable commits, and a WAL segment larger than the memtable replays whole.
+//! memtable commits, a WAL segment larger than the memtable replays whole,
+//! and an iterator over a block reads the block's bytes without copying them.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -160,4 +161,33 @@ async fn a_segment_larger_than_the_memtable_replays_whole() {
 	let tree = Tree::new(small).unwrap();
 	assert_eq!(missing(&tree, 0..810), Vec::<u32>::new());
 	tree.close().await.unwrap();
+}
+
+/// Every point read and range scan of a table makes an iterator over a
+/// cached block (64 KiB by default); each iterator copied the whole block.
+/// Now they share it, and an iterator outlives its block handle.
+#[test]
+fn block_iterators_share_the_block_bytes() {
+	use crate::sstable::block::{Block, BlockWriter};
+	use crate::{InternalKey, InternalKeyKind, LSMIterator};
+
+	let o = Options::default();
+	let mut writer =
+		BlockWriter::new(o.block_size, o.block_restart_interval, Arc::clone(&o.internal_comparator));
+	let keys: Vec<Vec<u8>> = (0..500).map(|i| format!("key{i:05}").into_bytes()).collect();
+	for k in &keys {
+		let key = InternalKey::new(k.clone(), 1, InternalKeyKind::Set, 0).encode();
+		writer.add(&key, b"value").unwrap();
+	}
+	let block = Block::new(writer.finish().unwrap(), Arc::clone(&o.internal_comparator));
+	let first = block.iter().unwrap();
+	let mut second = block.iter().unwrap();
+	assert!(first.shares_bytes_of(&block) && second.shares_bytes_of(&block));
+	drop(block);
+	let mut read = 0;
+	while second.advance().unwrap() {
+		assert_eq!(second.key().user_key(), keys[read].as_slice());
+		read += 1;
+	}
+	assert_eq!(read, keys.len());
 }
