@@ -172,8 +172,11 @@ fn block_iterators_share_the_block_bytes() {
 	use crate::{InternalKey, InternalKeyKind, LSMIterator};
 
 	let o = Options::default();
-	let mut writer =
-		BlockWriter::new(o.block_size, o.block_restart_interval, Arc::clone(&o.internal_comparator));
+	let mut writer = BlockWriter::new(
+		o.block_size,
+		o.block_restart_interval,
+		Arc::clone(&o.internal_comparator),
+	);
 	let keys: Vec<Vec<u8>> = (0..500).map(|i| format!("key{i:05}").into_bytes()).collect();
 	for k in &keys {
 		let key = InternalKey::new(k.clone(), 1, InternalKeyKind::Set, 0).encode();
