@@ -64,10 +64,10 @@ pub fn spawn(store: Store, pace: Duration) -> tokio::task::JoinHandle<()> {
             // Only a round that wrote words makes SurrealDB compact the
             // index; one that only moved the cursor past other events does
             // not hold back the next.
-            let mut wrote = false;
-            match round(&store, &owner, &mut lease).await {
+            let result = round(&store, &owner, &mut lease).await;
+            let wrote = matches!(&result, Ok(Some(done)) if done.messages > 0);
+            match result {
                 Ok(Some(done)) => {
-                    wrote = done.messages > 0;
                     if done.backfilling || backfill.is_some() {
                         let (since, n) = backfill.get_or_insert_with(|| {
                             tracing::info!(
@@ -219,10 +219,10 @@ mod tests {
                 .await
                 .unwrap();
             n += 1;
-            positions.insert(store.search_cursor().await.unwrap());
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            positions.insert(store.search_cursor().await.unwrap());
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            for _ in 0..2 {
+                positions.insert(store.search_cursor().await.unwrap());
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
         }
         indexer.abort();
         // The first page is written 50 ms after the first message; then
