@@ -10,7 +10,7 @@
 //! just those, by key, and the search ends. A rare word (an order number)
 //! thus settles a query in one or two rounds, however common the others.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use surrealdb::types::{RecordId, SurrealValue, Value};
 
@@ -195,20 +195,21 @@ impl TenantStore {
                 keys.push(self.posting_rid(w, chat, id));
             }
         }
-        let present: Vec<RecordId> = self
+        let mut present: Vec<RecordId> = self
             .db()
             .query("SELECT VALUE id FROM $keys")
             .bind(("keys", keys))
             .await?
             .take(0)?;
-        let present: HashSet<RecordId> = present.into_iter().collect();
+        present.sort_unstable();
         let mut held = Vec::new();
         for c in &candidates {
             let (chat, id) = c.message()?;
-            if words
-                .iter()
-                .all(|w| present.contains(&self.posting_rid(w, chat, id)))
-            {
+            if words.iter().all(|w| {
+                present
+                    .binary_search(&self.posting_rid(w, chat, id))
+                    .is_ok()
+            }) {
                 held.push(self.message_of(c)?);
             }
         }
