@@ -150,19 +150,16 @@ pub async fn history(db: &Db, t: Uuid, chat: Uuid, first: usize) -> anyhow::Resu
     Ok(rows.len())
 }
 
-/// Message search as the hub runs it for one word (the bench asks for an
-/// order number): the word's newest postings, then their messages.
 pub async fn search_messages(db: &Db, t: Uuid, text: String) -> anyhow::Result<usize> {
     let rows: Vec<IdRow> = db
         .query(
-            "LET $w = fn::message_words($q)[0];
-             LET $hits = (SELECT VALUE record::id(id) FROM message_word WHERE tenant = $t AND word = $w ORDER BY rank LIMIT 20);
-             SELECT * FROM $hits.map(|$k| type::record('message', [$k[0], $k[2], $k[3]]));",
+            "LET $hits = (SELECT id, search::score(1) AS score FROM message_text WHERE text @1@ $q AND tenant = $t ORDER BY score DESC LIMIT 20);
+             SELECT * FROM $hits.map(|$h| type::record('message', record::id($h.id)));",
         )
         .bind(("t", t))
         .bind(("q", text))
         .await?
-        .take(2)?;
+        .take(1)?;
     Ok(rows.len())
 }
 

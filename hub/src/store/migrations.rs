@@ -56,11 +56,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "search_behind",
         include_str!("../../../schema/surql/0009_search_behind.surql"),
     ),
-    (
-        10,
-        "message_words",
-        include_str!("../../../schema/surql/0010_message_words.surql"),
-    ),
 ];
 
 /// The version the schema has once every migration is applied.

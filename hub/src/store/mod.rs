@@ -29,7 +29,6 @@ pub mod tenants;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
-mod word_search;
 
 use std::sync::Arc;
 

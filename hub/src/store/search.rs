@@ -1,14 +1,13 @@
-//! Message search, written behind the message: `message_word` holds a
-//! posting per word and message (migration 10), read by
-//! [`super::word_search`].
+//! Message search, written behind the message: `message_text` holds each
+//! message's words under the message's own key, with the full-text index.
 //!
 //! Sends and inbound messages do not write it: the indexer
-//! ([`crate::search`]) reads the event log after its cursor and writes the
-//! words of the messages it names, one transaction per page, so a message is
+//! ([`crate::search`]) reads the event log after its cursor and copies the
+//! texts of the messages it names, one transaction per page, so a message is
 //! found a moment after it is stored. One hub process at a time holds the
-//! indexer's lease. A bulk import writes its messages' words itself. After
-//! an upgrade the stored messages are indexed by the indexer a page at a
-//! time, and until then search reads what it read before (`legacy`).
+//! indexer's lease. A bulk import writes its messages' words itself, and
+//! the messages stored before the words were written behind are indexed by
+//! the indexer a page at a time.
 
 use chrono::{DateTime, Utc};
 use surrealdb::types::{RecordId, SurrealValue};
@@ -16,23 +15,13 @@ use surrealdb::types::{RecordId, SurrealValue};
 use super::error::StoreResult;
 use super::events::{EVENTS_AFTER, EventRow, LoggedEvent};
 use super::messages::MessageRow;
-use super::ranks::newest_first;
-use super::records::uuid_part;
+use super::records::{rid, uuid_part, uuid_value};
 use super::{Batch, Store, TenantStore};
 use crate::domain::ids::{ChatId, MessageId};
 use crate::domain::message::Message;
 
 /// The one cursor record of the indexer.
 const CURSOR: &str = "search_cursor:messages";
-
-/// Writes the postings of the messages in `$found` (id, tenant, text, rank).
-pub(crate) const INSERT_WORDS: &str = "INSERT IGNORE INTO message_word array::flatten($found.map(|$m| fn::message_words($m.text).map(|$w| { id: type::record('message_word', [$m.tenant, $w, record::id($m.id)[1], record::id($m.id)[2]]), tenant: $m.tenant, word: $w, rank: $m.rank }))) RETURN NONE";
-
-/// Once every stored message has its postings, what search read before goes.
-const DROP_LEGACY: &str = "REMOVE INDEX IF EXISTS message_text_search ON message;
-    REMOVE EVENT IF EXISTS message_text_follows ON message;
-    REMOVE TABLE IF EXISTS message_text;
-    UPDATE search_cursor:messages SET legacy = NONE RETURN NONE;";
 
 /// The events that store a message whose words are to be indexed.
 const INDEXED_KINDS: [&str; 2] = ["message.queued", "message.received"];
@@ -135,7 +124,7 @@ impl Store {
         let written = self
             .write_words(
                 owner,
-                "LET $found = (SELECT id, tenant, text, rank FROM $messages)",
+                "LET $found = (SELECT id, tenant, text FROM $messages)",
                 "seq = $last WHERE seq = $cursor",
                 "NONE",
                 |q| {
@@ -175,12 +164,12 @@ impl Store {
         let written = self
             .write_words(
                 owner,
-                &format!("LET $found = (SELECT id, tenant, text, rank FROM {from} LIMIT $limit)"),
+                &format!("LET $found = (SELECT id, tenant, text FROM {from} LIMIT $limit)"),
                 "backfill_after = array::last($found).id ?? backfill_after, backfilled = array::len($found) < $limit
                    WHERE backfill_after = $after",
-                // With the last of them, search moves over; what it read
-                // before goes.
-                &format!("IF array::len($found) < $limit {{ {DROP_LEGACY} }}"),
+                // With the last of them, search moves over; the message's
+                // own index goes.
+                "IF array::len($found) < $limit { REMOVE INDEX IF EXISTS message_text_search ON message }",
                 |q| q.bind(("limit", limit as i64)).bind(("after", after)),
             )
             .await?;
@@ -195,8 +184,7 @@ impl Store {
     /// One `INSERT` of them all (SurrealDB copies every parameter in scope
     /// into each statement it runs, which a loop over the page would do
     /// once per message). Words already written are left as they are (a
-    /// message's text never changes). While search still reads
-    /// `message_text` after an upgrade, new messages go there too.
+    /// message's text never changes).
     async fn write_words<'a>(
         &'a self,
         owner: &str,
@@ -212,10 +200,7 @@ impl Store {
             .query(format!(
                 "BEGIN TRANSACTION;
                  {found};
-                 {INSERT_WORDS};
-                 IF (SELECT VALUE legacy FROM ONLY {CURSOR}) = 'message_text' {{
-                     INSERT IGNORE INTO message_text $found.map(|$m| {{ id: type::record('message_text', record::id($m.id)), tenant: $m.tenant, text: $m.text }}) RETURN NONE;
-                 }};
+                 INSERT IGNORE INTO message_text $found.map(|$m| {{ id: type::record('message_text', record::id($m.id)), tenant: $m.tenant, text: $m.text }}) RETURN NONE;
                  IF (UPDATE {CURSOR} SET {moved} AND lease_owner = $owner RETURN VALUE id) = [] {{
                      THROW 'the search index moved on without this hub'
                  }};
@@ -270,79 +255,48 @@ fn message_of(store: &Store, e: &LoggedEvent) -> Option<RecordId> {
 }
 
 impl TenantStore {
-    /// Messages whose text contains all of `query`'s words, newest first.
-    /// Until the stored messages are all indexed after an upgrade, what
-    /// search read before answers (it holds them all).
+    /// Messages whose text contains all of `query`'s words, best first.
+    /// Until the messages stored before search was written behind are all
+    /// indexed, the message's own index answers (it holds them all).
     pub async fn search_messages(&self, query: &str, limit: usize) -> StoreResult<Vec<Message>> {
-        let mut response = self
-            .db()
-            .query(format!(
-                "RETURN (SELECT backfilled, legacy FROM {CURSOR})[0];
-                 RETURN fn::message_words($q);"
-            ))
-            .bind(("q", query.to_owned()))
-            .await?;
-        let at: Option<Reading> = response.take(0)?;
-        let words: Vec<String> = response.take(1)?;
-        let ids = match at {
-            Some(Reading {
-                backfilled: false,
-                legacy: Some(legacy),
-            }) => self.legacy_search(&legacy, query, limit).await?,
-            _ if words.is_empty() => return Ok(Vec::new()),
-            _ => self.messages_with_words(&words, limit).await?,
-        };
         let rows: Vec<MessageRow> = self
             .db()
-            .query("SELECT * FROM $ids")
-            .bind(("ids", ids))
+            .query(format!(
+                "IF (SELECT VALUE backfilled FROM ONLY {CURSOR}) ?? true {{
+                     LET $hits = (SELECT id, search::score(1) AS score FROM message_text WHERE text @1@ $q AND tenant = $tenant ORDER BY score DESC LIMIT $limit);
+                     SELECT * FROM $hits.map(|$h| type::record('message', record::id($h.id)));
+                 }} ELSE {{
+                     SELECT *, search::score(1) AS score FROM message WHERE text @1@ $q AND tenant = $tenant ORDER BY score DESC LIMIT $limit;
+                 }}"
+            ))
+            .bind(("tenant", self.tenant.uuid()))
+            .bind(("q", query.to_owned()))
+            .bind(("limit", limit as i64))
             .await?
             .take(0)?;
         rows.into_iter().map(MessageRow::into_domain).collect()
     }
 
-    /// Search as it was before migration 10: SurrealDB's full-text index on
-    /// `message_text` or, before migration 9's backfill was through, on the
-    /// message itself; best matches first.
-    async fn legacy_search(
-        &self,
-        legacy: &str,
-        query: &str,
-        limit: usize,
-    ) -> StoreResult<Vec<RecordId>> {
-        let sql = if legacy == "message" {
-            "SELECT VALUE id FROM (SELECT id, search::score(1) AS score FROM message WHERE text @1@ $q AND tenant = $tenant ORDER BY score DESC LIMIT $limit)"
-        } else {
-            "SELECT VALUE type::record('message', record::id(id)) FROM (SELECT id, search::score(1) AS score FROM message_text WHERE text @1@ $q AND tenant = $tenant ORDER BY score DESC LIMIT $limit)"
-        };
-        Ok(self
-            .db()
-            .query(sql)
-            .bind(("tenant", self.tenant.uuid()))
-            .bind(("q", query.to_owned()))
-            .bind(("limit", limit as i64))
-            .await?
-            .take(0)?)
-    }
-
     /// Writes `m`'s words with it, for writers that do not go through the
     /// event log (a bulk import).
     pub(super) fn push_message_words(&self, b: &mut Batch, m: &Message) {
-        let id = b.bind(self.message_rid(m.chat(), m.id()));
+        let id = b.bind(self.message_text_rid(m.chat(), m.id()));
         let text = b.bind(m.text().to_owned());
-        let rank = b.bind(newest_first(m.id().uuid()));
         b.push(format!(
-            "INSERT IGNORE INTO message_word fn::message_words({text}).map(|$w| {{ id: type::record('message_word', [$tenant, $w, record::id({id})[1], record::id({id})[2]]), tenant: $tenant, word: $w, rank: {rank} }}) RETURN NONE"
+            "CREATE {id} CONTENT {{ tenant: $tenant, text: {text} }} RETURN NONE"
         ));
     }
-}
 
-/// Which search answers.
-#[derive(SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct Reading {
-    backfilled: bool,
-    legacy: Option<String>,
+    fn message_text_rid(&self, chat: ChatId, id: MessageId) -> RecordId {
+        rid(
+            "message_text",
+            [
+                uuid_value(self.tenant.uuid()),
+                uuid_value(chat.uuid()),
+                uuid_value(id.uuid()),
+            ],
+        )
+    }
 }
 
 #[cfg(test)]
@@ -351,16 +305,12 @@ mod tests {
 
     use super::*;
     use crate::domain::events::Actor;
-    use crate::store::TenantStore;
     use crate::store::schema_tests::{client, receive_sms, store, tenant};
 
-    /// How many messages have postings.
     async fn count_words(store: &Store) -> i64 {
         let n: Option<i64> = store
             .db()
-            .query(
-                "array::len(array::distinct((SELECT VALUE record::id(id)[3] FROM message_word)))",
-            )
+            .query("array::len((SELECT VALUE id FROM message_text))")
             .await
             .unwrap()
             .take(0)
@@ -487,8 +437,7 @@ mod tests {
         store
             .db()
             .query(
-                "REMOVE EVENT message_words_follow ON message; REMOVE TABLE message_word; REMOVE FUNCTION fn::message_words;
-                 REMOVE TABLE search_cursor;
+                "REMOVE EVENT message_text_follows ON message; REMOVE TABLE message_text; REMOVE TABLE search_cursor;
                  DEFINE INDEX message_text_search ON message FIELDS text FULLTEXT ANALYZER message_words BM25;
                  DELETE migration WHERE version >= 9;",
             )
@@ -547,142 +496,6 @@ mod tests {
         assert_eq!(acme.search_messages("words", 10).await.unwrap().len(), 1);
     }
 
-    async fn index_all(store: &Store) {
-        let now = Utc::now();
-        store
-            .claim_search_lease("a", now, now + Duration::seconds(60))
-            .await
-            .unwrap();
-        while store.index_messages("a", 500).await.unwrap().events > 0 {}
-    }
-
-    async fn found(ts: &TenantStore, query: &str, limit: usize) -> Vec<String> {
-        ts.search_messages(query, limit)
-            .await
-            .unwrap()
-            .iter()
-            .map(|m| m.text().to_owned())
-            .collect()
-    }
-
-    #[tokio::test]
-    async fn every_word_must_be_there_and_the_newest_come_first() {
-        let (_dir, store) = store().await;
-        let acme = store.tenant(tenant(&store, "acme").await);
-        let ann = client(&acme, "Ann").await;
-        // Two common words that meet seldom, and a rare one.
-        for i in 0..300 {
-            let text = match i % 3 {
-                0 if i % 60 == 0 => format!("alpha beta {i}"),
-                0 => format!("alpha {i}"),
-                1 => format!("beta {i}"),
-                _ => format!("gamma order #{i}"),
-            };
-            receive_sms(&acme, ann, &text).await.unwrap();
-        }
-        index_all(&store).await;
-
-        assert_eq!(found(&acme, "order 53", 10).await, ["gamma order #53"]);
-        assert_eq!(found(&acme, "53 GAMMA", 10).await, ["gamma order #53"]);
-        assert_eq!(found(&acme, "#53", 10).await, ["gamma order #53"]);
-        assert!(found(&acme, "alpha 53", 10).await.is_empty());
-        // Rounds of reading ahead: the five messages with both, newest first.
-        assert_eq!(
-            found(&acme, "beta alpha", 10).await,
-            [
-                "alpha beta 240",
-                "alpha beta 180",
-                "alpha beta 120",
-                "alpha beta 60",
-                "alpha beta 0"
-            ]
-        );
-        assert_eq!(
-            found(&acme, "alpha beta", 2).await,
-            ["alpha beta 240", "alpha beta 180"]
-        );
-        // One word pages through its own postings.
-        let gammas = found(&acme, "gamma", 100).await;
-        assert_eq!(gammas.len(), 100);
-        assert_eq!(gammas[0], "gamma order #299");
-        assert_eq!(gammas[99], "gamma order #2");
-        assert!(found(&acme, "delta", 10).await.is_empty());
-        assert!(found(&acme, "?!", 10).await.is_empty(), "no words at all");
-    }
-
-    #[tokio::test]
-    async fn after_an_upgrade_search_reads_message_text_until_the_stored_messages_are_indexed() {
-        let (_dir, store) = store().await;
-        let acme = store.tenant(tenant(&store, "acme").await);
-        let ann = client(&acme, "Ann").await;
-        let bo = client(&acme, "Bo").await;
-        receive_sms(&acme, ann, "an old question").await.unwrap();
-        receive_sms(&acme, bo, "Bo's old question").await.unwrap();
-        receive_sms(&acme, ann, "an old answer").await.unwrap();
-        index_all(&store).await;
-        // The database as it was at version 9, its messages in `message_text`.
-        store
-            .db()
-            .query(
-                "REMOVE EVENT message_words_follow ON message; REMOVE TABLE message_word; REMOVE FUNCTION fn::message_words;
-                 REMOVE FIELD legacy ON search_cursor;
-                 DEFINE TABLE message_text SCHEMAFULL;
-                 DEFINE FIELD tenant ON message_text TYPE uuid;
-                 DEFINE FIELD text ON message_text TYPE string;
-                 DEFINE INDEX message_text_words ON message_text FIELDS text FULLTEXT ANALYZER message_words BM25;
-                 DEFINE EVENT message_text_follows ON message WHEN $event = 'DELETE' THEN {
-                     UPSERT type::record('message_text', record::id($before.id)) CONTENT { tenant: $before.tenant, text: '' } RETURN NONE;
-                     DELETE type::record('message_text', record::id($before.id));
-                 };
-                 INSERT INTO message_text (SELECT id, tenant, text FROM message).map(|$m| { id: type::record('message_text', record::id($m.id)), tenant: $m.tenant, text: $m.text });
-                 UPDATE search_cursor:messages SET backfilled = true, backfill_after = NONE;
-                 DELETE migration WHERE version >= 10;",
-            )
-            .await
-            .unwrap()
-            .check()
-            .unwrap();
-        crate::store::migrations::apply(store.db()).await.unwrap();
-        receive_sms(&acme, ann, "a new question").await.unwrap();
-        // One stored message a round, beside the log's new one.
-        let done = store.index_messages_paged("a", 500, 1).await.unwrap();
-        assert!(done.backfilling);
-        let mut questions = found(&acme, "question", 10).await;
-        questions.sort();
-        assert_eq!(
-            questions,
-            ["Bo's old question", "a new question", "an old question"],
-            "message_text answers, the new message in it too"
-        );
-        acme.erase_client(bo, &Actor::System).await.unwrap();
-        assert_eq!(found(&acme, "question", 10).await.len(), 2);
-        while store
-            .index_messages_paged("a", 500, 1)
-            .await
-            .unwrap()
-            .backfilling
-        {}
-        assert_eq!(
-            found(&acme, "question", 10).await,
-            ["a new question", "an old question"],
-            "the postings answer, newest first"
-        );
-        assert_eq!(found(&acme, "answer", 10).await, ["an old answer"]);
-        let tables: Option<serde_json::Value> = store
-            .db()
-            .query("(INFO FOR DB).tables")
-            .await
-            .unwrap()
-            .take(0)
-            .unwrap();
-        let tables = tables.unwrap();
-        assert!(
-            tables.get("message_text").is_none() && tables.get("message_word").is_some(),
-            "message_text is gone: {tables}"
-        );
-        assert_eq!(count_words(&store).await, 3, "Bo's message took its words");
-    }
-
     /// The indexer reads a message, the message is erased, then the indexer
     /// writes its words: the two transactions write the same key, so the
     /// indexer's fails instead of leaving the words behind.
@@ -699,13 +512,13 @@ mod tests {
             async move {
                 store
                     .db()
-                    .query(format!(
+                    .query(
                         "BEGIN TRANSACTION;
-                         LET $found = (SELECT id, tenant, text, rank FROM $messages);
+                         LET $found = (SELECT id, tenant, text FROM $messages);
                          sleep(400ms);
-                         {INSERT_WORDS};
-                         COMMIT TRANSACTION;"
-                    ))
+                         INSERT IGNORE INTO message_text $found.map(|$m| { id: type::record('message_text', record::id($m.id)), tenant: $m.tenant, text: $m.text }) RETURN NONE;
+                         COMMIT TRANSACTION;",
+                    )
                     .bind(("messages", vec![message]))
                     .await
                     .and_then(|r| r.check())

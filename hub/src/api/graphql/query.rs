@@ -218,7 +218,7 @@ impl Query {
         Ok(Chat(store.chat(id).await?, None, None))
     }
 
-    /// Messages whose text contains every word of `query`, newest
+    /// Messages whose text contains every word of `query`, best matches
     /// first. Search is written behind the message: a message is found
     /// about 50 ms after it is stored, within about three seconds while
     /// messages keep arriving (`search.pace_ms`).
