@@ -64,6 +64,11 @@ pub struct DatabaseConfig {
     /// the pauses it causes in writes. A larger transaction gets a buffer of
     /// its own size (vendor/README.md).
     pub memtable_mib: u32,
+    /// Embedded only: SurrealKV's cache of table blocks, which fills as the
+    /// database is read and written and becomes most of an embedded hub's
+    /// memory. Unset, SurrealDB sizes it at half the machine's memory less
+    /// 1 GiB; set it where the hub shares its machine (docs/performance.md).
+    pub block_cache_mib: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -336,6 +341,7 @@ impl Default for DatabaseConfig {
             username: None,
             password: None,
             memtable_mib: 64,
+            block_cache_mib: None,
         }
     }
 }
@@ -421,6 +427,13 @@ impl Config {
         if !(1..=16_384).contains(&self.database.memtable_mib) {
             return Err(ConfigError::Invalid(
                 "database.memtable_mib must be between 1 and 16384 (16 GiB)".into(),
+            ));
+        }
+        if let Some(mib) = self.database.block_cache_mib
+            && !(16..=1_048_576).contains(&mib)
+        {
+            return Err(ConfigError::Invalid(
+                "database.block_cache_mib must be between 16 and 1048576 (1 TiB)".into(),
             ));
         }
         if self.auth.session_hours == 0 || self.auth.session_hours > 24 * 90 {
@@ -571,8 +584,15 @@ impl Config {
         if !self.database.url.starts_with("surrealkv://") {
             return Vec::new();
         }
-        let bytes = u64::from(self.database.memtable_mib) * 1024 * 1024;
-        vec![("SURREAL_SURREALKV_MAX_MEMTABLE_SIZE", bytes.to_string())]
+        let mib = |n: u32| (u64::from(n) * 1024 * 1024).to_string();
+        let mut env = vec![(
+            "SURREAL_SURREALKV_MAX_MEMTABLE_SIZE",
+            mib(self.database.memtable_mib),
+        )];
+        if let Some(cache) = self.database.block_cache_mib {
+            env.push(("SURREAL_SURREALKV_BLOCK_CACHE_CAPACITY", mib(cache)));
+        }
+        env
     }
 
     /// Puts [`Self::embedded_engine_env`] into the process environment.
@@ -659,8 +679,24 @@ mod tests {
             c.embedded_engine_env(),
             [("SURREAL_SURREALKV_MAX_MEMTABLE_SIZE", "67108864".to_owned())]
         );
-        let c = Config::load(None, env(&[("HUB_DATABASE__MEMTABLE_MIB", "8")])).unwrap();
-        assert_eq!(c.embedded_engine_env()[0].1, "8388608");
+        let c = Config::load(
+            None,
+            env(&[
+                ("HUB_DATABASE__MEMTABLE_MIB", "8"),
+                ("HUB_DATABASE__BLOCK_CACHE_MIB", "256"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.embedded_engine_env(),
+            [
+                ("SURREAL_SURREALKV_MAX_MEMTABLE_SIZE", "8388608".to_owned()),
+                (
+                    "SURREAL_SURREALKV_BLOCK_CACHE_CAPACITY",
+                    "268435456".to_owned()
+                )
+            ]
+        );
         let c = Config::load(None, env(&[("HUB_DATABASE__URL", "mem://")])).unwrap();
         assert!(c.embedded_engine_env().is_empty());
     }
@@ -727,6 +763,11 @@ mod tests {
         assert!(err.to_string().contains("database.url"), "{err}");
         let err = Config::load(None, env(&[("HUB_DATABASE__MEMTABLE_MIB", "0")])).unwrap_err();
         assert!(err.to_string().contains("database.memtable_mib"), "{err}");
+        let err = Config::load(None, env(&[("HUB_DATABASE__BLOCK_CACHE_MIB", "8")])).unwrap_err();
+        assert!(
+            err.to_string().contains("database.block_cache_mib"),
+            "{err}"
+        );
         let err = Config::load(None, env(&[("HUB_SEARCH__PACE_MS", "10")])).unwrap_err();
         assert!(err.to_string().contains("search.pace_ms"), "{err}");
         let err = Config::load(None, env(&[("HUB_AUTH__SESSION_HOURS", "0")])).unwrap_err();
